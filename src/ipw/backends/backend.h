@@ -1,0 +1,58 @@
+// Model backends. A Backend sends one chat request to a model endpoint, streams the answer and
+// returns a Completion with its timing (TTFT at the first chunk carrying content — empty
+// role-only chunks and `"content": null` do not count — inter-token gaps, end-to-end latency)
+// and token counts (the server's usage where sent, otherwise counted by ipw and marked).
+// complete() is blocking and thread-safe; one Backend is shared by a run's worker threads.
+// Retries 429/5xx/connection errors with exponential backoff (honouring Retry-After) and
+// throws ipw::Error (http, network, timeout, cancelled) when the request finally fails; 4xx other
+// than 408/429 fail at once with the server's message. API keys come from the environment only
+// and never appear in errors.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ipw/core/types.h"
+
+namespace ipw::backends {
+
+struct ChatRequest {
+  std::vector<Message> messages;
+  GenerationParams params;
+};
+
+struct BackendOptions {
+  std::string base_url;            // empty: the provider's default
+  double connect_timeout_s = 10;
+  double idle_timeout_s = 120;     // no byte received for this long: abort (stall)
+  double total_timeout_s = 1800;   // whole request
+  int max_retries = 3;
+  double backoff_initial_s = 0.5;  // doubled each retry, with jitter, capped at backoff_max_s
+  double backoff_max_s = 30;
+  std::string api_key_env;         // empty: the provider's default variable
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Throws ipw::Error on failure after retries; `cancel` set aborts promptly (Errc::cancelled).
+  virtual Completion complete(const ChatRequest& req, const CancelFlag* cancel = nullptr) = 0;
+  virtual std::string endpoint() const = 0;   // URL requests go to (no credentials)
+  virtual std::string model() const = 0;      // model name sent to the server
+};
+
+// Known providers and their defaults (base URL, API key variable, wire protocol).
+struct ProviderInfo {
+  std::string name;          // "openai", "vllm", "sglang", "llama-server", "lmstudio", "ollama", "openai-compatible"
+  std::string protocol;      // "openai-chat" (SSE) | "ollama-chat" (NDJSON)
+  std::string default_base_url;  // empty: --base-url required
+  std::string api_key_env;   // empty: no key
+  std::string description;
+};
+const std::vector<ProviderInfo>& providers();
+
+// Builds the backend for "provider/model". Unknown provider: Error(usage) listing known ones.
+std::unique_ptr<Backend> make_backend(const ModelRef& ref, const BackendOptions& opt);
+
+}  // namespace ipw::backends
