@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The only set-up step: installs ipw's dependencies from Debian's packages, builds the release
+# preset and installs `ipw` on PATH (/usr/local/bin as root, ~/.local/bin otherwise).
+# Idempotent: rerun it any time; it installs only what is missing and rebuilds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libcurl4-openssl-dev libssl-dev        # HTTP client (streaming, TLS); SHA-256
+  libboost-dev                           # Beast + Asio: the fixture server
+  nlohmann-json3-dev libsqlite3-dev sqlite3
+  libcli11-dev libfmt-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  wrk                                    # reference load generator for bench/harness_overhead
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake --preset release >/dev/null
+cmake --build --preset release
+
+if [ "$(id -u)" -eq 0 ]; then
+  cmake --install build/release --prefix /usr/local >/dev/null
+  echo "setup: installed $(command -v ipw || echo /usr/local/bin/ipw)"
+else
+  cmake --install build/release --prefix "$HOME/.local" >/dev/null
+  echo "setup: installed $HOME/.local/bin/ipw (make sure $HOME/.local/bin is on PATH)"
+fi
