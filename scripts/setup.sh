@@ -15,7 +15,7 @@ PACKAGES=(
   nlohmann-json3-dev libsqlite3-dev sqlite3
   libcli11-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  wrk                                    # reference load generator for bench/harness_overhead
+  wrk bc                                 # bench/harness_overhead.sh: reference load generator, arithmetic
 )
 
 missing=()
