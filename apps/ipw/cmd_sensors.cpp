@@ -2,6 +2,8 @@
 #include <chrono>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "common.h"
 
 namespace ipw::app {

@@ -1,5 +1,6 @@
 #include "common.h"
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -57,10 +58,10 @@ void print_table(const report::Table& t, const Globals& g) {
 
 namespace {
 CancelFlag g_stop{false};
-volatile sig_atomic_t g_signals = 0;
+std::atomic<int> g_signals{0};
 
 void on_signal(int sig) {
-  if (++g_signals > 1) _exit(128 + sig);
+  if (g_signals.fetch_add(1) > 0) _exit(128 + sig);
   g_stop.store(true);
   const char msg[] = "\nipw: stopping: finishing what is saved (press Ctrl-C again to quit now)\n";
   ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);

@@ -8,6 +8,7 @@
 // Pure bookkeeping, no sensors: tests drive it with synthetic traces. Not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 

@@ -6,6 +6,13 @@
 // while energy is being measured. snapshot() takes an extra reading on the caller's thread
 // (serialised with the sampler thread), so event boundaries are exact in time.
 //
+// Power of an energy-counter sensor is measured between two changes of its counter (RAPL updates
+// about every 1 ms, NVML every 20-100 ms), not per sampling period, so slow counters do not show
+// false spikes; sensors that also report power (NVML) show the reported power in the trace.
+// The thread sleeps to absolute deadlines on the monotonic clock (clock_nanosleep), so the rate
+// does not drift; when it falls behind it skips the missed ticks instead of bursting. stop()
+// returns within about 50 ms whatever the period.
+//
 // A sensor that fails mid-run stops contributing; the failure is kept in failures() and the
 // energy from then on is missing for that sensor (callers mark results accordingly).
 #pragma once
@@ -38,6 +45,7 @@ struct SensorStats {
   double peak_power_w = 0;       // highest power over one sampling period (or reported power)
   double update_period_s = -1;   // observed median interval between value changes; -1 unknown
   size_t reads = 0;
+  size_t counter_resets = 0;     // counter went backwards with no known wrap range (driver reload): added 0
   std::string failure;           // empty unless the sensor failed
 };
 
@@ -64,6 +72,7 @@ class Sampler {
  private:
   void loop();
   void sample_locked(double t);
+  void read_one(size_t i, double t, double dt);
 
   SensorList sensors_;
   std::vector<SensorInfo> infos_;
@@ -72,13 +81,17 @@ class Sampler {
 
   mutable std::mutex mu_;
   double start_t_ = 0, last_t_ = 0;
+  std::vector<char> use_energy_;      // counter sensor (else power is integrated); fixed at start()
   std::vector<double> last_raw_;      // last raw counter value (energy sensors)
   std::vector<double> last_power_;    // last power (power sensors)
   std::vector<double> cumulative_;
   std::vector<double> peak_;
-  std::vector<double> last_change_t_;
+  std::vector<double> last_change_t_;  // -1: no change seen yet
+  std::vector<double> change_j_;       // cumulative energy at the last counter change
+  std::vector<double> power_now_;      // power shown in the trace
   std::vector<std::vector<double>> change_intervals_;
   std::vector<size_t> reads_;
+  std::vector<size_t> resets_;
   std::vector<std::string> failure_;
   std::vector<TracePoint> ring_;
   size_t ring_head_ = 0;

@@ -14,7 +14,7 @@ namespace ipw::energy {
 enum class SensorKind { measured, estimated };
 
 struct SensorInfo {
-  std::string name;    // unique and stable: "nvml:0", "rapl:package-0", "rapl:package-0/dram", "hwmon:amdgpu:card0", "estimate:cpu"
+  std::string name;    // unique and stable: "nvml:0", "rapl:package-0", "rapl:package-0/dram", "hwmon:amdgpu:0000:03:00.0", "estimate:cpu"
   std::string device;  // human label: "NVIDIA H100 80GB HBM3", "CPU socket 0 (package)", ...
   std::string source;  // "nvml" | "rapl" | "hwmon" | "estimate"
   SensorKind kind = SensorKind::measured;
@@ -63,13 +63,19 @@ struct DiscoveryOptions {
 DiscoveryOptions discovery_options_from_env();
 
 // All sensors found. Problems that only make a sensor unavailable (no NVML library, RAPL not
-// readable) are appended to `notes` as readable sentences rather than thrown.
+// readable) are appended to `notes` as readable sentences rather than thrown. The CPU estimate
+// is never summed with measured sensors: it is added only when no measured sensor counts toward
+// the total (and allow_estimate), or alone when force_estimate is set.
 SensorList discover_sensors(const DiscoveryOptions& opt, std::vector<std::string>* notes = nullptr);
 
 // Implementations, exposed for tests.
 SensorList discover_rapl(const std::string& powercap_root, std::vector<std::string>* notes);
 SensorList discover_hwmon(const std::string& hwmon_root, std::vector<std::string>* notes);
 SensorList discover_nvml(const std::string& library, std::vector<std::string>* notes);
+// The CPU estimate "estimate:cpu" (SensorKind::estimated, power only):
+//   power = (0.3 + 0.7 x u) x tdp_w, u = non-idle share of all CPUs' time between reads of the
+//   aggregate "cpu" line of proc_stat (recomputed once at least 20 jiffies have passed).
+// Throws Error(usage) for a non-positive TDP and Error(sensor) if proc_stat cannot be read.
 std::unique_ptr<Sensor> make_cpu_estimate(const std::string& proc_stat, double tdp_w);
 
 }  // namespace ipw::energy
