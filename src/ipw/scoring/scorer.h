@@ -7,10 +7,34 @@
 //   numeric — the final number (commas, signs, decimals, fractions, percent, scientific) within
 //             the query's tolerance
 //   none    — unscored (score is NaN, excluded from accuracy)
+// Every extractor first removes reasoning blocks (strip_reasoning), so it can be given the raw
+// response. Rules, in the order they are tried:
+//   mcq     1. the last explicit answer statement: "answer is (C)", "Answer: **C**", "final answer:
+//              C", "the correct option is C", "I'll go with C", "C is correct", "\boxed{C}";
+//              a lowercase letter counts only here ("the answer is b"), and "a"/"i" only when
+//              followed by punctuation or the end, so "the answer is a prime" is not "A";
+//           2. the response starts with the letter and a delimiter or the end: "C", "C)", "C.",
+//              "(C)", "**C**", "C: because" — not "A good option is...";
+//           3. the last lone letter in bold or brackets ("**C**", "(C)", "[C]") or alone on a line;
+//           4. (only when the choice texts are known) the response equals exactly one choice's
+//              text, or contains exactly one choice's text as whole words (both normalised).
+//           Letters outside A..A+n-1 never count.
+//   numeric the number in the last explicit statement — "\boxed{...}" (also \frac{a}{b}),
+//           "#### 42" (GSM8K), "answer is/answer: ..." (the first number in that sentence, or the
+//           one after its last '=') — else the last number in the text. Numbers may be written
+//           "1,234,567", "-3.5", "+2", ".5", "3/4" (0.75), "1e-3", "$1,200.50"; "50%" is 50 (the
+//           value as written, so write percentage references as percentages). Score 1 when
+//           |x - reference| <= tolerance (the query's, else 1e-6 x max(1, |reference|)).
+//   exact   candidates, most specific first: the rest of the sentence (then the line) after the
+//           last answer statement, the last \boxed{...}, the last **bold** span, the predicate of
+//           the last sentence ("The capital is Paris." -> "Paris"), the last non-empty line and
+//           the whole response; score 1 if any normalised candidate equals a normalised
+//           reference. extracted = the matching candidate, else the first one.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ipw/core/types.h"
 
@@ -21,12 +45,24 @@ struct Score {
   std::string extracted;  // the answer as extracted from the response ("" if none found)
 };
 
+// Scores by q.scorer. A scored query without references gets NaN (it cannot be scored).
+// Throws Error(input) for an unknown scorer name.
 Score score(const Query& q, std::string_view response);
 
 // Building blocks, exposed for tests.
-std::string strip_reasoning(std::string_view response);  // drops <think>...</think> etc.
+// Removes <think>, <thinking> and <reasoning> blocks (case-insensitive) and trims. A closing tag
+// without an opening one (the opening tag was part of the chat template) drops everything before
+// it. An opening tag that is never closed (output cut off mid-reasoning, or a model that forgets
+// to close) is removed but the text after it is kept: the only answer given may be in it, and the
+// extractors look for an explicit final-answer statement first.
+std::string strip_reasoning(std::string_view response);
+// Lowercase, punctuation dropped ('-' and '/' become spaces), articles a/an/the dropped,
+// whitespace collapsed.
 std::string normalize_answer(std::string_view s);
 std::string extract_choice(std::string_view response, size_t n_choices);  // "" if none
+// As above with the choice texts known, which enables rule 4.
+std::string extract_choice(std::string_view response, const std::vector<std::string>& choices);
+// True and *out = the value, *text = the number as written, when the response has a number.
 bool extract_number(std::string_view response, double* out, std::string* text);
 
 }  // namespace ipw::scoring

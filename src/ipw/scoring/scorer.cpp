@@ -1,0 +1,135 @@
+#include "ipw/scoring/scorer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "ipw/core/error.h"
+#include "ipw/core/strings.h"
+#include "ipw/scoring/extract_internal.h"
+
+namespace ipw::scoring {
+namespace {
+
+using namespace detail;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A candidate as shown to a reader: no surrounding space, markdown, quotes or final period.
+std::string clean(std::string_view c) {
+  const char* edge = " \t\r\n*_`\"'";
+  for (;;) {
+    size_t before = c.size();
+    while (!c.empty() && std::strchr(edge, c.front()) != nullptr) c.remove_prefix(1);
+    while (!c.empty() && std::strchr(edge, c.back()) != nullptr) c.remove_suffix(1);
+    if (!c.empty() && c.back() == '.') c.remove_suffix(1);
+    if (c.size() == before) return std::string(c);
+  }
+}
+
+// The predicate of the last sentence of the last line: "The capital of France is Paris." -> "Paris".
+std::string_view last_predicate(std::string_view line) {
+  std::string_view l = trim(line);
+  while (!l.empty() && std::strchr(".!?", l.back()) != nullptr) l.remove_suffix(1);
+  size_t start = 0;
+  for (size_t i = 0; i + 1 < l.size(); ++i)
+    if (std::strchr(".!?", l[i]) != nullptr && is_space(l[i + 1])) start = i + 2;
+  std::string_view sentence = l.substr(start);
+  std::string low = to_lower(sentence);
+  size_t best = std::string::npos, len = 0;
+  for (std::string_view verb : {" is ", " are ", " was ", " were "}) {
+    size_t p = low.rfind(verb);
+    if (p != std::string::npos && (best == std::string::npos || p > best)) best = p, len = verb.size();
+  }
+  return best == std::string::npos ? std::string_view() : sentence.substr(best + len);
+}
+
+// Exact-match candidates, most specific first (see scorer.h).
+std::vector<std::string> exact_candidates(std::string_view t) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view c) {
+    std::string s = clean(c);
+    if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
+  };
+  std::string low = to_lower(t);
+  auto cues = answer_cues(low);
+  if (!cues.empty()) {
+    size_t from = cues.back().after;
+    size_t sentence = sentence_end(t, from).value_or(t.size());
+    size_t line = std::min(t.find('\n', from), t.size());
+    add(t.substr(from, sentence - from));
+    add(t.substr(from, line - from));
+  }
+  if (size_t b = t.rfind("\\boxed{"); b != std::string_view::npos)
+    if (auto content = braced(t, b + 6)) add(*content);
+  std::vector<size_t> stars;
+  for (size_t i = t.find("**"); i != std::string_view::npos; i = t.find("**", i + 2)) stars.push_back(i);
+  if (stars.size() >= 2) {
+    size_t pair_end = stars.size() - stars.size() % 2;  // pair them in order: 0-1, 2-3, ...
+    size_t open = stars[pair_end - 2], close = stars[pair_end - 1];
+    add(t.substr(open + 2, close - open - 2));
+  }
+  std::string_view last_line;
+  for (size_t b = 0; b <= t.size();) {
+    size_t e = std::min(t.find('\n', b), t.size());
+    if (!trim(t.substr(b, e - b)).empty()) last_line = t.substr(b, e - b);
+    b = e + 1;
+  }
+  add(last_predicate(last_line));
+  add(last_line);
+  add(t);
+  return out;
+}
+
+// A reference of the numeric scorer: one number, the whole string.
+std::optional<double> reference_value(std::string_view ref) {
+  ref = trim(ref);
+  if (ref.empty()) return std::nullopt;
+  auto n = parse_number_at(ref, 0);
+  if (!n || n->end != ref.size()) return std::nullopt;
+  return n->value;
+}
+
+}  // namespace
+
+Score score(const Query& q, std::string_view response) {
+  const auto& refs = q.references;
+  if (q.scorer == "none") return {kNaN, ""};
+  if (q.scorer == "mcq") {
+    Score s;
+    s.extracted = q.choices.empty() ? extract_choice(response, 26) : extract_choice(response, q.choices);
+    if (refs.empty()) return {kNaN, s.extracted};
+    s.value = !s.extracted.empty() && std::find(refs.begin(), refs.end(), s.extracted) != refs.end();
+    return s;
+  }
+  if (q.scorer == "numeric") {
+    Score s;
+    double x = 0;
+    if (!extract_number(response, &x, &s.extracted)) s.extracted.clear();
+    if (refs.empty()) return {kNaN, s.extracted};
+    if (s.extracted.empty()) return s;
+    for (const auto& r : refs)
+      if (auto v = reference_value(r)) {
+        double tol = q.tolerance ? *q.tolerance : 1e-6 * std::max(1.0, std::fabs(*v));
+        if (std::fabs(x - *v) <= tol) s.value = 1;
+      }
+    return s;
+  }
+  if (q.scorer == "exact") {
+    auto candidates = exact_candidates(strip_reasoning(response));
+    Score s{0, candidates.empty() ? std::string() : candidates.front()};
+    if (refs.empty()) return {kNaN, s.extracted};
+    std::vector<std::string> norm_refs;
+    for (const auto& r : refs) norm_refs.push_back(normalize_answer(r));
+    for (const auto& c : candidates) {
+      std::string n = normalize_answer(c);
+      if (!n.empty() && std::find(norm_refs.begin(), norm_refs.end(), n) != norm_refs.end()) return {1, c};
+    }
+    return s;
+  }
+  fail(Errc::input, "query '{}' (line {}): unknown scorer '{}'; use exact, mcq, numeric or none", q.id, q.line,
+       q.scorer);
+}
+
+}  // namespace ipw::scoring
