@@ -271,7 +271,10 @@ RunSummary run(store::Store& store, backends::Backend& backend, const workloads:
 
   std::vector<std::thread> workers;
   std::mutex err_mu;
+  std::condition_variable workers_done_cv;
+  int workers_left = 0;
   const int n_workers = std::min<int>(opt.concurrency, std::max<size_t>(pending.size(), 1));
+  workers_left = n_workers;
   for (int w = 0; w < n_workers; ++w) {
     workers.emplace_back([&] {
       try {
@@ -285,22 +288,24 @@ RunSummary run(store::Store& store, backends::Backend& backend, const workloads:
         worker_errors.push_back(e.what());
         cancel.store(true);
       }
+      std::lock_guard lock(progress_mu);
+      --workers_left;
+      workers_done_cv.notify_all();
     });
   }
 
   // Report progress while the workers run.
   for (;;) {
-    bool finished;
     Progress snap;
+    bool finished;
     {
-      std::lock_guard lock(progress_mu);
+      std::unique_lock lock(progress_mu);
+      finished = workers_done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return workers_left == 0; });
       progress.elapsed_s = now_s() - t0;
       snap = progress;
-      finished = progress.done >= progress.total;
     }
+    if (finished) break;
     if (on_progress) on_progress(snap);
-    if (finished || cancel.load()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   for (auto& t : workers) t.join();
   std::string store_error = writer.finish();
