@@ -48,6 +48,7 @@ struct ProviderInfo {
   std::string protocol;      // "openai-chat" (SSE) | "ollama-chat" (NDJSON)
   std::string default_base_url;  // empty: --base-url required
   std::string api_key_env;   // empty: no key
+  bool api_key_required = false;  // true: an unset api_key_env is a usage error
   std::string description;
 };
 const std::vector<ProviderInfo>& providers();

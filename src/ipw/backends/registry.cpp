@@ -1,0 +1,92 @@
+// The providers ipw knows and the factory that turns "provider/model" into a Backend.
+#include <cstdlib>
+
+#include "ipw/backends/backend.h"
+#include "ipw/backends/ollama_chat.h"
+#include "ipw/backends/openai_chat.h"
+#include "ipw/core/error.h"
+#include "ipw/core/strings.h"
+
+namespace ipw::backends {
+namespace {
+
+std::string env(const std::string& name) {
+  const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+  return v ? v : "";
+}
+
+std::string known_list() {
+  std::string s;
+  for (const auto& p : providers()) s += (s.empty() ? "" : ", ") + p.name;
+  return s;
+}
+
+// OLLAMA_HOST as the ollama CLI reads it: "host", "host:port", ":port" or a URL; 0.0.0.0 (a
+// listen address) is reached through 127.0.0.1.
+std::string ollama_host_url(std::string h) {
+  if (h.find("://") == std::string::npos) h = "http://" + h;
+  size_t host_start = h.find("://") + 3;
+  size_t host_end = h.find('/', host_start);
+  std::string authority = h.substr(host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
+  std::string rest = host_end == std::string::npos ? "" : h.substr(host_end);
+  if (authority.empty() || authority[0] == ':') authority = "127.0.0.1" + authority;
+  if (starts_with(authority, "0.0.0.0")) authority.replace(0, 7, "127.0.0.1");
+  if (authority.find(':') == std::string::npos) authority += ":11434";
+  return h.substr(0, host_start) + authority + rest;
+}
+
+}  // namespace
+
+const std::vector<ProviderInfo>& providers() {
+  static const std::vector<ProviderInfo> list = {
+      {"openai", "openai-chat", "https://api.openai.com/v1", "OPENAI_API_KEY", true,
+       "OpenAI API"},
+      {"vllm", "openai-chat", "http://127.0.0.1:8000/v1", "", false, "vLLM (vllm serve)"},
+      {"sglang", "openai-chat", "http://127.0.0.1:30000/v1", "", false,
+       "SGLang (python -m sglang.launch_server)"},
+      {"llama-server", "openai-chat", "http://127.0.0.1:8080/v1", "", false,
+       "llama.cpp's llama-server"},
+      {"lmstudio", "openai-chat", "http://127.0.0.1:1234/v1", "", false, "LM Studio's local server"},
+      {"ollama", "ollama-chat", "http://127.0.0.1:11434", "", false,
+       "Ollama's native API (OLLAMA_HOST is honoured)"},
+      {"openai-compatible", "openai-chat", "", "OPENAI_API_KEY", false,
+       "any OpenAI-compatible server; --base-url required"},
+  };
+  return list;
+}
+
+std::unique_ptr<Backend> make_backend(const ModelRef& ref, const BackendOptions& opt) {
+  const ProviderInfo* p = nullptr;
+  for (const auto& info : providers())
+    if (info.name == ref.provider) p = &info;
+  if (!p)
+    fail(Errc::usage,
+         "unknown provider '{}' in '{}'; known providers: {}. For another OpenAI-compatible "
+         "server use openai-compatible/{} --base-url http://HOST:PORT/v1",
+         ref.provider, ref.str(), known_list(), ref.model);
+
+  std::string base = opt.base_url;
+  if (base.empty() && p->name == "ollama" && !env("OLLAMA_HOST").empty())
+    base = ollama_host_url(env("OLLAMA_HOST"));
+  if (base.empty()) base = p->default_base_url;
+  if (base.empty())
+    fail(Errc::usage, "provider '{}' has no default address: pass --base-url (e.g. --base-url http://127.0.0.1:8000/v1)",
+         p->name);
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (!starts_with(base, "http://") && !starts_with(base, "https://"))
+    fail(Errc::usage, "base URL '{}' must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)",
+         strip_credentials(base));
+
+  std::string key_var = opt.api_key_env.empty() ? p->api_key_env : opt.api_key_env;
+  std::string key = env(key_var);
+  if (key.empty() && (p->api_key_required || !opt.api_key_env.empty()))
+    fail(Errc::usage,
+         "the API key variable {} is not set: export {}=... for {} (keys are read from the "
+         "environment only)",
+         key_var, key_var, ref.str());
+
+  if (p->protocol == "ollama-chat") return make_ollama_chat_backend(base, ref.model, key, opt);
+  return make_openai_chat_backend(base, ref.model, key, opt);
+}
+
+}  // namespace ipw::backends
