@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cli.add_flag("-v,--verbose", g.verbose, "More logging (repeat for debug)");
   cli.add_flag("-q,--quiet", g.quiet, "Only errors on stderr");
   cli.require_subcommand(1);
+  cli.fallthrough();  // global options may also follow the subcommand: ipw runs --db x.db
 
   app::Commands cmds;
   app::register_profile(cli, g, cmds);

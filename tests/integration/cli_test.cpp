@@ -19,15 +19,15 @@ using Json = nlohmann::json;
 namespace {
 
 // Six multiple-choice questions; the fixture answers each in a different real-world style.
-const char* kWorkload = R"({"id": "q1", "prompt": "marker-one: pick B", "choices": ["x", "y", "z", "w"], "answer": "B", "category": "style"}
+const char* kWorkload = R"J({"id": "q1", "prompt": "marker-one: pick B", "choices": ["x", "y", "z", "w"], "answer": "B", "category": "style"}
 {"id": "q2", "prompt": "marker-two: pick C", "choices": ["x", "y", "z", "w"], "answer": "C", "category": "style"}
 {"id": "q3", "prompt": "marker-three: pick A", "choices": ["x", "y", "z", "w"], "answer": "A", "category": "style"}
 {"id": "q4", "prompt": "marker-four: pick D", "choices": ["x", "y", "z", "w"], "answer": "D", "category": "reasoning"}
 {"id": "q5", "prompt": "marker-five: 6 times 7?", "answer": 42, "category": "math"}
 {"id": "q6", "prompt": "marker-six: capital of France?", "answer": "Paris", "category": "geo"}
-)";
+)J";
 
-const char* kScript = R"({
+const char* kScript = R"J({
   "rules": [
     {"match": "marker-one", "answer": "The answer is (B)."},
     {"match": "marker-two", "answer": "**C** because z fits", "reasoning": "Let me think about the options."},
@@ -37,7 +37,7 @@ const char* kScript = R"({
     {"match": "marker-six", "answer": "The capital is Paris."}
   ],
   "default": {"answer": "I do not know."}
-})";
+})J";
 
 class Cli : public ::testing::Test {
  protected:
@@ -127,8 +127,8 @@ TEST_F(Cli, RerunResumesAndSkipsFinishedQueries) {
 }
 
 TEST_F(Cli, FailedQueryIsStoredWithItsErrorAndRetriedOnRerun) {
-  Fixture fx(R"({"rules": [{"match": "marker-five", "fault": "http_400", "fault_count": 1,
-                 "answer": "42"}], "default": {"answer": "The answer is (B)"}})");
+  Fixture fx(R"J({"rules": [{"match": "marker-five", "fault": "http_400", "fault_count": 1,
+                 "answer": "42"}], "default": {"answer": "The answer is (B)"}})J");
   auto first = ipw(profile_args(fx));
   EXPECT_EQ(first.exit_code, 1);
   EXPECT_THAT(first.err, HasSubstr("1 queries failed"));
@@ -153,7 +153,7 @@ TEST_F(Cli, CtrlCStopsCleanlyKeepsResultsAndRerunResumes) {
   std::string w;
   for (int i = 0; i < 40; ++i) w += "{\"id\": \"s" + std::to_string(i) + "\", \"prompt\": \"slow " + std::to_string(i) + "\", \"answer\": \"ok\"}\n";
   dir.write("w.jsonl", w);
-  Fixture fx(R"({"rules": [], "default": {"answer": "ok", "ttft_ms": 100}})");
+  Fixture fx(R"J({"rules": [], "default": {"answer": "ok", "ttft_ms": 100}})J");
   auto args = profile_args(fx);
   args.insert(args.begin(), ipw_binary());
   Proc p(args, env(), dir.path());
@@ -237,7 +237,7 @@ TEST_F(Cli, MeasuredEnergyIsAttributedToQueriesAtTheSensorsPower) {
   for (int i = 0; i < 16; ++i) w += "{\"id\": \"e" + std::to_string(i) + "\", \"prompt\": \"e " + std::to_string(i) + "\", \"answer\": \"ok\"}\n";
   dir.write("w.jsonl", w);
   FakeRapl rapl(dir.file("rapl"), 50.0);
-  Fixture fx(R"({"rules": [], "default": {"answer": "ok fine", "ttft_ms": 60, "itl_ms": 20}})");
+  Fixture fx(R"J({"rules": [], "default": {"answer": "ok fine", "ttft_ms": 60, "itl_ms": 20}})J");
   auto r = ipw(profile_args(fx, {"--concurrency", "4", "--format", "json"}), rapl.root());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto row = Json::parse(r.out).at(0);
@@ -254,7 +254,7 @@ TEST_F(Cli, SecondProcessOnTheSameRunIsRefusedWithTheOwner) {
   std::string w;
   for (int i = 0; i < 30; ++i) w += "{\"id\": \"p" + std::to_string(i) + "\", \"prompt\": \"p " + std::to_string(i) + "\", \"answer\": \"ok\"}\n";
   dir.write("w.jsonl", w);
-  Fixture fx(R"({"rules": [], "default": {"answer": "ok", "ttft_ms": 100}})");
+  Fixture fx(R"J({"rules": [], "default": {"answer": "ok", "ttft_ms": 100}})J");
   auto args = profile_args(fx);
   args.insert(args.begin(), ipw_binary());
   Proc first(args, env(), dir.path());
@@ -268,18 +268,26 @@ TEST_F(Cli, SecondProcessOnTheSameRunIsRefusedWithTheOwner) {
 
 TEST_F(Cli, ApiKeyNeverReachesOutputOrDatabase) {
   const std::string key = "sk-test-SENTINEL-4242";
-  Fixture fx(R"({"rules": [], "default": {"answer": "The answer is (B)"}})");
+  Fixture fx(R"J({"rules": [], "default": {"answer": "The answer is (B)"}})J");
   auto e = env();
   e["OPENAI_API_KEY"] = key;
   auto r = run({ipw_binary(), "profile", "--model", "openai/gpt-test", "--base-url", fx.base_url(), "--workload",
                 dir.file("w.jsonl"), "--idle-seconds", "0", "-v"},
                e, dir.path());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out + r.err, Not(HasSubstr(key)));
-  auto log = http_get(fx.root_url() + "/fixture/requests");
-  std::ifstream db(dir.file("ipw.db"), std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(db)), {});
-  EXPECT_GT(bytes.size(), 0u);
-  EXPECT_EQ(bytes.find(key), std::string::npos);
+  // The key did reach the server, as a bearer token...
+  EXPECT_THAT(http_get(fx.root_url() + "/fixture/requests"), HasSubstr("Bearer " + key));
+  // ...and no file ipw wrote holds it.
+  size_t bytes_seen = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    if (!entry.is_regular_file() || entry.path().filename() == "w.jsonl") continue;
+    std::ifstream f(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), {});
+    bytes_seen += bytes.size();
+    EXPECT_EQ(bytes.find(key), std::string::npos) << entry.path();
+  }
+  EXPECT_GT(bytes_seen, 0u);
 }
 
 }  // namespace
