@@ -14,13 +14,12 @@ PACKAGES=(
   libboost-dev                           # Beast + Asio: the fixture server
   nlohmann-json3-dev libsqlite3-dev sqlite3
   libcli11-dev libfmt-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev
   wrk bc                                 # bench/harness_overhead.sh: reference load generator, arithmetic
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
-  [[ "$p" == \#* ]] && continue
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi

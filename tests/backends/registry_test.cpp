@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/scoped_env.h"
+
 #include "ipw/backends/backend.h"
 #include "ipw/backends/http.h"
 #include "ipw/core/error.h"
@@ -13,22 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) setenv(name, value, 1);
-    else unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using ipw::testing::ScopedEnv;
 
 Error make_error(const ModelRef& ref, const BackendOptions& o = {}) {
   try {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/scoped_env.h"
+
 #include "fake_tree.h"
 #include "ipw/core/error.h"
 #include "ipw/energy/sensor.h"
@@ -132,15 +134,9 @@ TEST(DiscoverSensors, OnlyKeepsSensorsWhoseNameStartsWithAPrefix) {
 }
 
 TEST(DiscoveryOptions, EnvironmentOverridesRootsLibraryAndTdp) {
-  setenv("IPW_POWERCAP_ROOT", "/x/powercap", 1);
-  setenv("IPW_HWMON_ROOT", "/x/hwmon", 1);
-  setenv("IPW_NVML_LIBRARY", "/x/libnvidia-ml.so.1", 1);
-  setenv("IPW_CPU_TDP_W", "125.5", 1);
+  ipw::testing::ScopedEnv a("IPW_POWERCAP_ROOT", "/x/powercap"), b("IPW_HWMON_ROOT", "/x/hwmon"),
+      c("IPW_NVML_LIBRARY", "/x/libnvidia-ml.so.1"), d("IPW_CPU_TDP_W", "125.5");
   DiscoveryOptions o = discovery_options_from_env();
-  unsetenv("IPW_POWERCAP_ROOT");
-  unsetenv("IPW_HWMON_ROOT");
-  unsetenv("IPW_NVML_LIBRARY");
-  unsetenv("IPW_CPU_TDP_W");
   EXPECT_EQ(o.powercap_root, "/x/powercap");
   EXPECT_EQ(o.hwmon_root, "/x/hwmon");
   EXPECT_EQ(o.nvml_library, "/x/libnvidia-ml.so.1");
@@ -149,7 +145,7 @@ TEST(DiscoveryOptions, EnvironmentOverridesRootsLibraryAndTdp) {
 
 TEST(DiscoveryOptions, NonNumericTdpIsAUsageError) {
   for (const char* bad : {"abc", "65W", "-10", "0"}) {
-    setenv("IPW_CPU_TDP_W", bad, 1);
+    ipw::testing::ScopedEnv env("IPW_CPU_TDP_W", bad);
     try {
       discovery_options_from_env();
       ADD_FAILURE() << bad;
@@ -158,5 +154,4 @@ TEST(DiscoveryOptions, NonNumericTdpIsAUsageError) {
       EXPECT_NE(std::string(e.what()).find("IPW_CPU_TDP_W"), std::string::npos);
     }
   }
-  unsetenv("IPW_CPU_TDP_W");
 }

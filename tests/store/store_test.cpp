@@ -11,6 +11,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "support/scoped_env.h"
 #include <sqlite3.h>
 
 #include "ipw/core/clock.h"
@@ -504,27 +506,13 @@ TEST(OpenStore, PostgresqlUrlIsNotBuiltInYet) {
   EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("secret")));
 }
 
-// Restores IPW_DB when the test ends.
-class ScopedEnv {
- public:
-  ScopedEnv() {
-    if (const char* v = std::getenv("IPW_DB")) saved_ = v;
-  }
-  ~ScopedEnv() {
-    if (saved_) setenv("IPW_DB", saved_->c_str(), 1);
-    else unsetenv("IPW_DB");
-  }
-
- private:
-  std::optional<std::string> saved_;
-};
-
 TEST(ResolveDbUrl, FlagThenEnvironmentThenDefault) {
-  ScopedEnv env;
-  setenv("IPW_DB", "/data/env.db", 1);
-  EXPECT_EQ(resolve_db_url("flag.db"), "flag.db");
-  EXPECT_EQ(resolve_db_url(""), "/data/env.db");
-  unsetenv("IPW_DB");
+  {
+    ipw::testing::ScopedEnv env("IPW_DB", "/data/env.db");
+    EXPECT_EQ(resolve_db_url("flag.db"), "flag.db");
+    EXPECT_EQ(resolve_db_url(""), "/data/env.db");
+  }
+  ipw::testing::ScopedEnv unset("IPW_DB", nullptr);
   EXPECT_EQ(resolve_db_url(""), "ipw.db");
 }
 

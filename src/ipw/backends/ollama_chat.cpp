@@ -1,6 +1,7 @@
 #include "ipw/backends/ollama_chat.h"
 
 #include "ipw/backends/chat_util.h"
+#include "ipw/backends/streaming_backend.h"
 #include "ipw/core/error.h"
 #include "ipw/core/strings.h"
 
@@ -99,45 +100,11 @@ Completion OllamaChatDecoder::finish(double t) {
   return std::move(c_);
 }
 
-namespace {
-
-class OllamaChatBackend : public Backend {
- public:
-  OllamaChatBackend(std::string base_url, std::string model, std::string api_key, BackendOptions opt)
-      : url_(std::move(base_url) + "/api/chat"),
-        shown_url_(strip_credentials(url_)),
-        model_(std::move(model)),
-        key_(std::move(api_key)),
-        opt_(std::move(opt)) {}
-
-  Completion complete(const ChatRequest& req, const CancelFlag* cancel) override {
-    HttpRequest hr{url_, ollama_chat_body(model_, req), {"Accept: application/x-ndjson"}, key_};
-    OllamaChatDecoder dec(shown_url_, prompt_chars(req));
-    HttpOutcome out = post_streaming(hr, opt_, dec, cancel);
-    Completion c;
-    try {
-      c = dec.finish(out.end_s);
-    } catch (const Error& e) {
-      throw Error(e.code(), redact(e.what(), {key_}));
-    }
-    c.start_s = out.start_s;
-    c.attempts = out.attempts;
-    return c;
-  }
-  std::string endpoint() const override { return shown_url_; }
-  std::string model() const override { return model_; }
-
- private:
-  std::string url_, shown_url_, model_, key_;
-  BackendOptions opt_;
-};
-
-}  // namespace
-
 std::unique_ptr<Backend> make_ollama_chat_backend(std::string base_url, std::string model,
                                                   std::string api_key, BackendOptions opt) {
-  return std::make_unique<OllamaChatBackend>(std::move(base_url), std::move(model),
-                                             std::move(api_key), std::move(opt));
+  using Impl = StreamingChatBackend<OllamaChatDecoder, ollama_chat_body>;
+  return std::make_unique<Impl>(std::move(base_url) + "/api/chat", "Accept: application/x-ndjson", std::move(model),
+                                std::move(api_key), std::move(opt));
 }
 
 }  // namespace ipw::backends

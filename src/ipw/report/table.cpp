@@ -147,13 +147,22 @@ std::string render_md(const Table& t) {
   std::string out;
   auto line = [&](const std::vector<std::string>& row) {
     std::string l = "|";
-    for (size_t c = 0; c < row.size(); ++c) l += " " + pad(row[c], w[c], right[c]) + " |";
-    out += l + "\n";
+    for (size_t c = 0; c < row.size(); ++c) {
+      l += ' ';
+      l += pad(row[c], w[c], right[c]);
+      l += " |";
+    }
+    out += l;
+    out += '\n';
   };
   line(cells[0]);
   std::string rule = "|";
-  for (size_t c = 0; c < w.size(); ++c)
-    rule += " " + (right[c] ? std::string(w[c] - 1, '-') + ":" : std::string(w[c], '-')) + " |";
+  for (size_t c = 0; c < w.size(); ++c) {
+    rule += ' ';
+    rule.append(right[c] ? w[c] - 1 : w[c], '-');
+    if (right[c]) rule += ':';
+    rule += " |";
+  }
   out += rule + "\n";
   for (size_t r = 1; r < cells.size(); ++r) line(cells[r]);
   // Each footnote is its own paragraph; a leading list or heading marker is escaped so that

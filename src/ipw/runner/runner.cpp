@@ -249,6 +249,10 @@ RunSummary run(store::Store& store, backends::Backend& backend, const workloads:
       s.itl_mean_s = opt_time(c.itl_mean_s());
       s.itl_p99_s = opt_time(c.itl_p99_s());
       s.extra["finish_reason"] = c.finish_reason;
+      // TTFT counts reasoning chunks as tokens (as serving benchmarks do); when the model
+      // reasoned first, the wait for the first answer token is kept as well.
+      if (c.first_reasoning_s >= 0 && c.first_token_s >= 0)
+        s.extra["time_to_first_answer_token_s"] = c.first_token_s - c.start_s;
       if (c.server_prompt_eval_s >= 0) s.extra["server_prompt_eval_s"] = c.server_prompt_eval_s;
       if (c.server_eval_s >= 0) s.extra["server_eval_s"] = c.server_eval_s;
     }
