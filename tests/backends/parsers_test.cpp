@@ -1,10 +1,12 @@
-// The stream parsers and decoders, fed bytes directly: SSE and NDJSON framing edge cases, and
-// the wire fixtures (tests/fixtures/wire) in random-sized pieces.
+// The stream parsers and decoders, fed bytes directly: SSE and NDJSON framing edge cases, the
+// wire fixtures (tests/fixtures/wire) in random-sized pieces, and the request bodies.
 #include <random>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "ipw/backends/anthropic_messages.h"
+#include "ipw/backends/gemini_generate.h"
 #include "ipw/backends/ndjson.h"
 #include "ipw/backends/ollama_chat.h"
 #include "ipw/backends/openai_chat.h"
@@ -394,6 +396,196 @@ TEST(OllamaBody, UsesNativeOptions) {
   EXPECT_EQ(b["options"]["temperature"], 0.5);
   EXPECT_EQ(b["options"]["seed"], 3);
   EXPECT_EQ(b["options"]["num_predict"], 100);
+}
+
+// The decoded result of an event stream cut at the given offsets: piece i arrives at i + 1 s,
+// the stream ends a second after the last piece.
+template <typename Decoder>
+Completion decode_timed(std::string_view text, const std::vector<size_t>& cuts) {
+  Decoder d("http://127.0.0.1:9/v1", 40);
+  d.on_start(200, "text/event-stream");
+  size_t from = 0;
+  double t = 1.0;
+  for (size_t cut : cuts) {
+    d.on_data(text.substr(from, cut - from), t++);
+    from = cut;
+  }
+  d.on_data(text.substr(from), t);
+  return d.finish(t + 1);
+}
+
+// The error a decoder throws for the given pieces (fails the test when it decodes).
+template <typename Decoder>
+Error decode_error(const std::vector<std::string_view>& pieces) {
+  try {
+    decode<Decoder>(pieces, "text/event-stream");
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "decoded without an error";
+  return Error(Errc::internal, "");
+}
+
+TEST(WireAnthropic, ThinkingAndTextBlocksAreSeparatedWithUsageAndCacheTokens) {
+  Completion c = decode<AnthropicMessagesDecoder>({wire("anthropic_stream.sse")}, "text/event-stream");
+  EXPECT_EQ(c.reasoning, "The user asks for 17 × 3.\n10 × 3 = 30 and 7 × 3 = 21, so 51.");
+  EXPECT_EQ(c.text, "17 × 3 = **51**.");
+  EXPECT_EQ(c.finish_reason, "end_turn");
+  EXPECT_EQ(c.prompt_tokens, 43);  // 31 input + 12 read from the prompt cache
+  EXPECT_EQ(c.completion_tokens, 58);
+  EXPECT_EQ(c.reasoning_tokens, 0);  // the API does not count thinking apart
+  EXPECT_FALSE(c.tokens_estimated);
+  EXPECT_EQ(c.token_times_s.size(), 4u);  // block starts, the signature and ping are no tokens
+}
+
+TEST(WireAnthropic, DecodesTheSameInRandomPieces) {
+  expect_chunking_invariant<AnthropicMessagesDecoder>("anthropic_stream.sse", "text/event-stream");
+}
+
+TEST(WireAnthropic, ErrorEventIsAnHttpErrorWithItsTypeAndMessage) {
+  std::string text = wire("anthropic_error.sse");
+  for (unsigned seed : {0u, 5u}) {
+    Error e = decode_error<AnthropicMessagesDecoder>(
+        seed ? random_pieces(text, seed, 9) : std::vector<std::string_view>{text});
+    EXPECT_EQ(e.code(), Errc::http);
+    EXPECT_THAT(e.what(), HasSubstr("overloaded_error: Overloaded"));
+  }
+}
+
+TEST(AnthropicDecoder, FirstTokenIsTheFirstTextDeltaAndFirstReasoningTheFirstThinkingDelta) {
+  std::string text = wire("anthropic_stream.sse");
+  size_t thinking = text.find("event: content_block_delta");
+  size_t answer = text.find("event: content_block_delta", text.find("\"index\":1"));
+  // Message and block starts and the ping at 1 s, the thinking deltas at 2 s, the answer at 3 s.
+  Completion c = decode_timed<AnthropicMessagesDecoder>(text, {thinking, answer});
+  EXPECT_EQ(c.first_reasoning_s, 2.0);
+  EXPECT_EQ(c.first_token_s, 3.0);
+  EXPECT_EQ(c.end_s, 4.0);
+}
+
+TEST(AnthropicDecoder, StreamWithoutMessageStopIsTruncated) {
+  std::string text = wire("anthropic_stream.sse");
+  text.resize(text.find("event: message_stop"));
+  Error e = decode_error<AnthropicMessagesDecoder>({text});
+  EXPECT_EQ(e.code(), Errc::http);
+  EXPECT_THAT(e.what(), HasSubstr("stream truncated"));
+  EXPECT_THAT(e.what(), HasSubstr("message_stop"));
+}
+
+TEST(AnthropicDecoder, MalformedEventQuotesItsStart) {
+  Error e = decode_error<AnthropicMessagesDecoder>({"event: content_block_delta\ndata: {\"type\": \"content_\n\n"});
+  EXPECT_EQ(e.code(), Errc::http);
+  EXPECT_THAT(e.what(), HasSubstr("'{\"type\": \"content_'"));
+}
+
+TEST(AnthropicDecoder, WithoutUsageCountsDeltasAndEstimatesThePrompt) {
+  Completion c = decode<AnthropicMessagesDecoder>(
+      {"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"role\":\"assistant\"}}\n\n"
+       "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"r\"}}\n\n"
+       "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}\n\n"
+       "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"}}\n\n"
+       "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
+      "text/event-stream");
+  EXPECT_TRUE(c.tokens_estimated);
+  EXPECT_EQ(c.completion_tokens, 2);
+  EXPECT_EQ(c.reasoning_tokens, 1);
+  EXPECT_EQ(c.prompt_tokens, 10);  // 40 prompt characters / 4
+  EXPECT_EQ(c.finish_reason, "max_tokens");
+}
+
+TEST(WireGemini, ThoughtPartIsReasoningAndTheLastChunkGivesTheUsage) {
+  Completion c = decode<GeminiGenerateDecoder>({wire("gemini_stream.sse")}, "text/event-stream");
+  EXPECT_EQ(c.reasoning, "**Adding the numbers**\n\nThe user wants 19 + 23. 19 + 20 is 39, plus 3 is 42.\n");
+  EXPECT_EQ(c.text, "19 + 23 = 42");
+  EXPECT_EQ(c.finish_reason, "STOP");
+  EXPECT_EQ(c.prompt_tokens, 14);
+  EXPECT_EQ(c.completion_tokens, 47);  // 8 answer + 39 thought tokens
+  EXPECT_EQ(c.reasoning_tokens, 39);
+  EXPECT_FALSE(c.tokens_estimated);
+  EXPECT_EQ(c.token_times_s.size(), 3u);
+}
+
+TEST(WireGemini, DecodesTheSameInRandomPieces) {
+  expect_chunking_invariant<GeminiGenerateDecoder>("gemini_stream.sse", "text/event-stream");
+}
+
+TEST(GeminiDecoder, FirstTokenIsTheFirstAnswerPartAndFirstReasoningTheFirstThought) {
+  std::string text = wire("gemini_stream.sse");
+  // The thought chunk at 1 s, the two answer chunks at 2 s.
+  Completion c = decode_timed<GeminiGenerateDecoder>(text, {text.find("data: ", 1)});
+  EXPECT_EQ(c.first_reasoning_s, 1.0);
+  EXPECT_EQ(c.first_token_s, 2.0);
+}
+
+TEST(GeminiDecoder, StreamWithoutFinishReasonIsTruncated) {
+  std::string text = wire("gemini_stream.sse");
+  text.resize(text.rfind("data: "));
+  Error e = decode_error<GeminiGenerateDecoder>({text});
+  EXPECT_EQ(e.code(), Errc::http);
+  EXPECT_THAT(e.what(), HasSubstr("stream truncated"));
+  EXPECT_THAT(e.what(), HasSubstr("finishReason"));
+}
+
+TEST(GeminiDecoder, ErrorChunkIsAnHttpErrorWithItsStatusAndMessage) {
+  Error e = decode_error<GeminiGenerateDecoder>(
+      {"data: {\"error\": {\"code\": 503, \"message\": \"The model is overloaded. Please try again later.\", "
+       "\"status\": \"UNAVAILABLE\"}}\r\n\r\n"});
+  EXPECT_EQ(e.code(), Errc::http);
+  EXPECT_THAT(e.what(), HasSubstr("UNAVAILABLE: The model is overloaded"));
+}
+
+TEST(GeminiDecoder, MalformedChunkQuotesItsStart) {
+  Error e = decode_error<GeminiGenerateDecoder>({"data: {\"candidates\": [\r\n\r\n"});
+  EXPECT_EQ(e.code(), Errc::http);
+  EXPECT_THAT(e.what(), HasSubstr("'{\"candidates\": ['"));
+}
+
+TEST(GeminiDecoder, BlockedPromptEndsWithItsBlockReason) {
+  Completion c = decode<GeminiGenerateDecoder>(
+      {"data: {\"promptFeedback\": {\"blockReason\": \"SAFETY\"},\"usageMetadata\": {\"promptTokenCount\": 9,"
+       "\"totalTokenCount\": 9}}\r\n\r\n"},
+      "text/event-stream");
+  EXPECT_EQ(c.finish_reason, "SAFETY");
+  EXPECT_EQ(c.text, "");
+  EXPECT_EQ(c.prompt_tokens, 9);
+}
+
+TEST(AnthropicBody, SystemMessagesGoToTheTopLevelSystemField) {
+  ChatRequest req;
+  req.messages = {{"system", "Be brief."}, {"system", "Use SI units."}, {"user", "Hi"}, {"assistant", "Hello"}, {"user", "g?"}};
+  req.params = {0.2, 7, 64};
+  Json b = Json::parse(anthropic_messages_body("claude-sonnet-4-5", req));
+  EXPECT_EQ(b["model"], "claude-sonnet-4-5");
+  EXPECT_EQ(b["system"], "Be brief.\n\nUse SI units.");
+  ASSERT_EQ(b["messages"].size(), 3u);
+  EXPECT_EQ(b["messages"][0], Json({{"role", "user"}, {"content", "Hi"}}));
+  EXPECT_EQ(b["messages"][1]["role"], "assistant");
+  EXPECT_EQ(b["stream"], true);
+  EXPECT_EQ(b["temperature"], 0.2);
+  EXPECT_EQ(b["max_tokens"], 64);
+  EXPECT_FALSE(b.contains("seed"));  // the API has none
+}
+
+TEST(AnthropicBody, MaxTokensIsSentEvenWhenTheRequestSetsNone) {
+  ChatRequest req;
+  req.messages = {{"user", "Hi"}};
+  req.params.max_tokens = 0;
+  Json b = Json::parse(anthropic_messages_body("m", req));
+  EXPECT_EQ(b["max_tokens"], 4096);
+  EXPECT_FALSE(b.contains("system"));
+}
+
+TEST(GeminiBody, AssistantIsModelAndSystemIsSystemInstruction) {
+  ChatRequest req;
+  req.messages = {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello"}, {"user", "g?"}};
+  req.params = {0.5, 3, 100};
+  Json b = Json::parse(gemini_generate_body("gemini-2.5-flash", req));
+  EXPECT_FALSE(b.contains("model"));  // it is in the URL
+  EXPECT_EQ(b["systemInstruction"], Json::parse(R"({"parts": [{"text": "Be brief."}]})"));
+  ASSERT_EQ(b["contents"].size(), 3u);
+  EXPECT_EQ(b["contents"][0], Json::parse(R"({"role": "user", "parts": [{"text": "Hi"}]})"));
+  EXPECT_EQ(b["contents"][1]["role"], "model");
+  EXPECT_EQ(b["generationConfig"], Json::parse(R"({"temperature": 0.5, "seed": 3, "maxOutputTokens": 100})"));
 }
 
 }  // namespace

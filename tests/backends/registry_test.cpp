@@ -1,4 +1,5 @@
 // Provider registry and the HTTP helpers: defaults, usage errors, URL and header handling.
+#include <algorithm>
 #include <cstdlib>
 
 #include <gmock/gmock.h>
@@ -28,18 +29,46 @@ Error make_error(const ModelRef& ref, const BackendOptions& o = {}) {
 }
 
 TEST(Registry, UnknownProviderListsTheKnownOnesAndSuggestsOpenAICompatible) {
-  Error e = make_error({"anthropic", "claude"});
+  Error e = make_error({"mistral", "mistral-large"});
   EXPECT_EQ(e.code(), Errc::usage);
   for (const auto& p : providers()) EXPECT_THAT(e.what(), HasSubstr(p.name));
-  EXPECT_THAT(e.what(), HasSubstr("openai-compatible/claude --base-url"));
+  EXPECT_THAT(e.what(), HasSubstr("openai-compatible/mistral-large --base-url"));
 }
 
-TEST(Registry, MissingOpenAIKeyNamesTheVariable) {
-  ScopedEnv env("OPENAI_API_KEY", nullptr);
-  Error e = make_error({"openai", "gpt-4.1"});
-  EXPECT_EQ(e.code(), Errc::usage);
-  EXPECT_THAT(e.what(), HasSubstr("OPENAI_API_KEY"));
+TEST(Registry, MissingCloudKeyNamesTheVariable) {
+  for (const char* var : {"OPENAI_API_KEY", "ANTHROPIC_API_KEY"}) {
+    ScopedEnv env(var, nullptr);
+    auto p = std::find_if(providers().begin(), providers().end(), [&](const auto& info) { return info.api_key_env == var; });
+    ASSERT_NE(p, providers().end()) << var;
+    EXPECT_TRUE(p->api_key_required) << var;
+    Error e = make_error({p->name, "m"});
+    EXPECT_EQ(e.code(), Errc::usage);
+    EXPECT_THAT(e.what(), HasSubstr(var));
+  }
 }
+
+TEST(Registry, MissingGeminiKeyNamesBothVariablesItReads) {
+  ScopedEnv env("GEMINI_API_KEY", nullptr);
+  ScopedEnv env2("GOOGLE_API_KEY", nullptr);
+  Error e = make_error({"gemini", "gemini-2.5-flash"});
+  EXPECT_EQ(e.code(), Errc::usage);
+  EXPECT_THAT(e.what(), HasSubstr("GEMINI_API_KEY (or GOOGLE_API_KEY)"));
+}
+
+TEST(Registry, GeminiAcceptsGoogleApiKey) {
+  ScopedEnv env("GEMINI_API_KEY", nullptr);
+  ScopedEnv env2("GOOGLE_API_KEY", "AIza-test");
+  EXPECT_NO_THROW(make_backend({"gemini", "gemini-2.5-flash"}, {}));
+}
+
+TEST(Registry, CloudProvidersUseTheirApiEndpoints) {
+  ScopedEnv env("ANTHROPIC_API_KEY", "sk-ant-test");
+  ScopedEnv env2("GEMINI_API_KEY", "AIza-test");
+  EXPECT_EQ(make_backend({"anthropic", "claude-sonnet-4-5"}, {})->endpoint(), "https://api.anthropic.com/v1/messages");
+  EXPECT_EQ(make_backend({"gemini", "gemini-2.5-flash"}, {})->endpoint(),
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+}
+
 
 TEST(Registry, ExplicitKeyVariableThatIsUnsetIsAUsageError) {
   ScopedEnv env("IPW_TEST_UNSET_KEY", nullptr);

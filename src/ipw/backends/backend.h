@@ -44,8 +44,10 @@ class Backend {
 
 // Known providers and their defaults (base URL, API key variable, wire protocol).
 struct ProviderInfo {
-  std::string name;          // "openai", "vllm", "sglang", "llama-server", "lmstudio", "ollama", "openai-compatible"
-  std::string protocol;      // "openai-chat" (SSE) | "ollama-chat" (NDJSON)
+  std::string name;          // "openai", "vllm", "sglang", "llama-server", "lmstudio", "ollama",
+                             // "anthropic", "gemini", "openai-compatible"
+  std::string protocol;      // "openai-chat" (SSE) | "ollama-chat" (NDJSON) |
+                             // "anthropic-messages" (SSE) | "gemini-generate" (SSE)
   std::string default_base_url;  // empty: --base-url required
   std::string api_key_env;   // empty: no key
   bool api_key_required = false;  // true: an unset api_key_env is a usage error

@@ -150,7 +150,9 @@ class Transfer {
     headers_.add("Content-Type: application/json");
     headers_.add("Expect:");  // no 100-continue round trip: it would add latency to every request
     for (const auto& h : req.headers) headers_.add(h);
-    if (!req.api_key.empty()) headers_.add("Authorization: Bearer " + req.api_key);
+    if (!req.api_key.empty())
+      headers_.add(req.api_key_header.empty() ? "Authorization: Bearer " + req.api_key
+                                              : req.api_key_header + ": " + req.api_key);
   }
 
   HttpOutcome run() {

@@ -25,7 +25,8 @@ struct HttpRequest {
   std::string url;                   // may carry user:password@ (never shown in messages)
   std::string body;                  // sent as application/json
   std::vector<std::string> headers;  // extra "Name: value" lines
-  std::string api_key;               // non-empty: "Authorization: Bearer <key>"
+  std::string api_key;               // non-empty: sent as below, and redacted from every error
+  std::string api_key_header;        // empty: "Authorization: Bearer <key>"; else "<name>: <key>"
 };
 
 // Receives a successful (2xx) answer. Either function may throw ipw::Error, which stops the

@@ -23,11 +23,7 @@ OllamaChatDecoder::OllamaChatDecoder(std::string url, size_t prompt_chars)
     : url_(std::move(url)), prompt_chars_(prompt_chars) {}
 
 void OllamaChatDecoder::on_start(long, const std::string& content_type) {
-  if (content_type.find("text/html") != std::string::npos)
-    fail(Errc::http,
-         "{} answered a web page (Content-Type: {}), not an Ollama chat stream; point --base-url "
-         "at the Ollama server (e.g. http://127.0.0.1:11434)",
-         url_, content_type);
+  reject_web_page(content_type, url_, "an Ollama chat stream", "the Ollama server (e.g. http://127.0.0.1:11434)");
 }
 
 void OllamaChatDecoder::on_data(std::string_view bytes, double t) {
@@ -38,37 +34,15 @@ void OllamaChatDecoder::on_data(std::string_view bytes, double t) {
 }
 
 void OllamaChatDecoder::on_line(const std::string& line, double t) {
-  Json j = Json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    fail(Errc::http, "malformed line in the stream from {}: '{}' is not a JSON object; check the server's log",
-         url_, quote_start(line));
+  Json j = parse_stream_object(line, url_, "line");
   if (const Json* e = json_member(j, "error"))
-    fail(Errc::http, "{} reported an error: {}", url_,
-         quote_start(e->is_string() ? e->get<std::string>() : e->dump(), 300));
-  if (const Json* m = json_member(j, "message")) {
-    std::string_view thinking = json_text(json_member(*m, "thinking"));
-    std::string_view content = json_text(json_member(*m, "content"));
-    if (!thinking.empty()) {
-      c_.reasoning.append(thinking);
-      if (c_.first_reasoning_s < 0) c_.first_reasoning_s = t;
-      ++thinking_chunks_;
-    }
-    if (!content.empty()) {
-      c_.text.append(content);
-      if (c_.first_token_s < 0) c_.first_token_s = t;
-    }
-    if (!thinking.empty() || !content.empty()) {
-      c_.token_times_s.push_back(t);
-      ++chunks_;
-    }
-  }
+    fail(Errc::http, "{} reported an error: {}", url_, error_object_message(*e));
+  if (const Json* m = json_member(j, "message"))
+    tally_.add(c_, json_text(json_member(*m, "thinking")), json_text(json_member(*m, "content")), t);
   if (const Json* d = json_member(j, "done"); d && d->is_boolean() && d->get<bool>()) {
     done_ = true;
     c_.finish_reason = json_text(json_member(j, "done_reason"));
-    auto count = [&](const char* k) {
-      const Json* v = json_member(j, k);
-      return v && v->is_number_integer() ? v->get<int64_t>() : -1;
-    };
+    auto count = [&](const char* k) { return json_int(json_member(j, k)); };
     c_.prompt_tokens = count("prompt_eval_count");
     c_.completion_tokens = count("eval_count");
     if (int64_t ns = count("prompt_eval_duration"); ns >= 0) c_.server_prompt_eval_s = ns * 1e-9;
@@ -86,16 +60,9 @@ Completion OllamaChatDecoder::finish(double t) {
          "server may have crashed (check `ollama serve`'s log)",
          url_, bytes_);
   // Ollama streams one token per line, so the thinking lines count the reasoning tokens.
-  c_.reasoning_tokens = thinking_chunks_;
-  if (c_.completion_tokens < 0) {
-    c_.tokens_estimated = true;
-    c_.completion_tokens = chunks_;
-  }
-  if (c_.prompt_tokens < 0) {
-    // Ollama omits prompt_eval_count when the whole prompt came from its cache.
-    c_.tokens_estimated = true;
-    c_.prompt_tokens = estimate_tokens(prompt_chars_);
-  }
+  // Ollama omits prompt_eval_count when the whole prompt came from its cache.
+  c_.reasoning_tokens = tally_.reasoning_chunks;
+  tally_.fill_missing_usage(c_, prompt_chars_);
   c_.end_s = t;
   return std::move(c_);
 }
@@ -103,8 +70,8 @@ Completion OllamaChatDecoder::finish(double t) {
 std::unique_ptr<Backend> make_ollama_chat_backend(std::string base_url, std::string model,
                                                   std::string api_key, BackendOptions opt) {
   using Impl = StreamingChatBackend<OllamaChatDecoder, ollama_chat_body>;
-  return std::make_unique<Impl>(std::move(base_url) + "/api/chat", "Accept: application/x-ndjson", std::move(model),
-                                std::move(api_key), std::move(opt));
+  HttpRequest r{std::move(base_url) + "/api/chat", {}, {"Accept: application/x-ndjson"}, std::move(api_key), {}};
+  return std::make_unique<Impl>(std::move(r), std::move(model), std::move(opt));
 }
 
 }  // namespace ipw::backends

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ipw/backends/backend.h"
+#include "ipw/backends/chat_util.h"
 #include "ipw/backends/http.h"
 #include "ipw/backends/ndjson.h"
 #include "ipw/core/json.h"
@@ -43,8 +44,7 @@ class OllamaChatDecoder : public ResponseSink {
   Completion c_;
   bool done_ = false;
   size_t bytes_ = 0;
-  int64_t chunks_ = 0;
-  int64_t thinking_chunks_ = 0;
+  ChunkTally tally_;
 };
 
 std::unique_ptr<Backend> make_ollama_chat_backend(std::string base_url, std::string model,

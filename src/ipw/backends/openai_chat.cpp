@@ -9,10 +9,6 @@
 namespace ipw::backends {
 namespace {
 
-int64_t int_of(const Json* p, int64_t fallback) {
-  return p && p->is_number_integer() ? p->get<int64_t>() : fallback;
-}
-
 bool is_reasoning_model(const std::string& model) {
   std::string m = to_lower(model);
   for (const char* p : {"o1", "o3", "o4", "gpt-5"})
@@ -42,11 +38,7 @@ OpenAIChatDecoder::OpenAIChatDecoder(std::string url, size_t prompt_chars)
     : url_(std::move(url)), prompt_chars_(prompt_chars) {}
 
 void OpenAIChatDecoder::on_start(long, const std::string& content_type) {
-  if (content_type.find("text/html") != std::string::npos)
-    fail(Errc::http,
-         "{} answered a web page (Content-Type: {}), not a chat-completions stream; point "
-         "--base-url at the API root (e.g. http://127.0.0.1:8000/v1)",
-         url_, content_type);
+  reject_web_page(content_type, url_, "a chat-completions stream", "the API root (e.g. http://127.0.0.1:8000/v1)");
   whole_json_ = content_type.find("application/json") != std::string::npos;
 }
 
@@ -67,20 +59,12 @@ void OpenAIChatDecoder::on_event(const std::string& data, double t) {
     done_ = true;
     return;
   }
-  Json j = Json::parse(data, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    fail(Errc::http, "malformed chunk in the stream from {}: '{}' is not a JSON object; check the server's log",
-         url_, quote_start(data));
-  on_object(j, t, true);
+  on_object(parse_stream_object(data, url_, "chunk"), t, true);
 }
 
 void OpenAIChatDecoder::on_object(const Json& j, double t, bool streamed) {
-  if (const Json* e = json_member(j, "error")) {
-    std::string msg = e->is_string() ? e->get<std::string>()
-                      : json_member(*e, "message") ? std::string(json_text(json_member(*e, "message")))
-                                              : e->dump();
-    fail(Errc::http, "{} reported an error in its answer: {}", url_, quote_start(msg, 300));
-  }
+  if (const Json* e = json_member(j, "error"))
+    fail(Errc::http, "{} reported an error in its answer: {}", url_, error_object_message(*e));
   const Json* choices = json_member(j, "choices");
   if (choices && choices->is_array() && !choices->empty()) {
     const Json& c0 = (*choices)[0];
@@ -88,30 +72,17 @@ void OpenAIChatDecoder::on_object(const Json& j, double t, bool streamed) {
     if (d) {
       std::string_view reasoning = json_text(json_member(*d, "reasoning_content"));
       if (reasoning.empty()) reasoning = json_text(json_member(*d, "reasoning"));
-      std::string_view content = json_text(json_member(*d, "content"));
-      if (!reasoning.empty()) {
-        c_.reasoning.append(reasoning);
-        if (c_.first_reasoning_s < 0) c_.first_reasoning_s = t;
-        ++reasoning_chunks_;
-      }
-      if (!content.empty()) {
-        c_.text.append(content);
-        if (c_.first_token_s < 0) c_.first_token_s = t;
-      }
-      if (!reasoning.empty() || !content.empty()) {
-        c_.token_times_s.push_back(t);
-        ++chunks_;
-      }
+      tally_.add(c_, reasoning, json_text(json_member(*d, "content")), t);
     }
     if (std::string_view fr = json_text(json_member(c0, "finish_reason")); !fr.empty())
       c_.finish_reason.assign(fr);
   }
   if (const Json* u = json_member(j, "usage"); u && json_member(*u, "completion_tokens")) {
     usage_ = true;
-    c_.completion_tokens = int_of(json_member(*u, "completion_tokens"), -1);
-    c_.prompt_tokens = int_of(json_member(*u, "prompt_tokens"), -1);
+    c_.completion_tokens = json_int(json_member(*u, "completion_tokens"));
+    c_.prompt_tokens = json_int(json_member(*u, "prompt_tokens"));
     if (const Json* det = json_member(*u, "completion_tokens_details"))
-      c_.reasoning_tokens = int_of(json_member(*det, "reasoning_tokens"), 0);
+      c_.reasoning_tokens = json_int(json_member(*det, "reasoning_tokens"), 0);
   }
 }
 
@@ -133,14 +104,10 @@ Completion OpenAIChatDecoder::finish(double t) {
          "the server may have crashed or a proxy cut the stream (check the server's log)",
          url_, bytes_);
   if (!usage_) {
-    c_.tokens_estimated = true;
-    c_.prompt_tokens = estimate_tokens(prompt_chars_);
-    if (whole_json_) {
+    tally_.fill_missing_usage(c_, prompt_chars_);
+    if (whole_json_) {  // one "chunk": estimate from its characters instead
       c_.completion_tokens = estimate_tokens(c_.text.size() + c_.reasoning.size());
       c_.reasoning_tokens = estimate_tokens(c_.reasoning.size());
-    } else {
-      c_.completion_tokens = chunks_;
-      c_.reasoning_tokens = reasoning_chunks_;
     }
   }
   c_.end_s = t;
@@ -150,8 +117,8 @@ Completion OpenAIChatDecoder::finish(double t) {
 std::unique_ptr<Backend> make_openai_chat_backend(std::string base_url, std::string model,
                                                   std::string api_key, BackendOptions opt) {
   using Impl = StreamingChatBackend<OpenAIChatDecoder, openai_chat_body>;
-  return std::make_unique<Impl>(std::move(base_url) + "/chat/completions", "Accept: text/event-stream", std::move(model),
-                                std::move(api_key), std::move(opt));
+  HttpRequest r{std::move(base_url) + "/chat/completions", {}, {"Accept: text/event-stream"}, std::move(api_key), {}};
+  return std::make_unique<Impl>(std::move(r), std::move(model), std::move(opt));
 }
 
 }  // namespace ipw::backends

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ipw/backends/backend.h"
+#include "ipw/backends/chat_util.h"
 #include "ipw/backends/http.h"
 #include "ipw/backends/sse.h"
 #include "ipw/core/json.h"
@@ -55,8 +56,7 @@ class OpenAIChatDecoder : public ResponseSink {
   bool done_ = false;        // "[DONE]" seen (or a whole completion parsed)
   bool usage_ = false;
   size_t bytes_ = 0;
-  int64_t chunks_ = 0;
-  int64_t reasoning_chunks_ = 0;
+  ChunkTally tally_;
 };
 
 std::unique_ptr<Backend> make_openai_chat_backend(std::string base_url, std::string model,

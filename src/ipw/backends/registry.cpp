@@ -1,7 +1,9 @@
 // The providers ipw knows and the factory that turns "provider/model" into a Backend.
 #include <cstdlib>
 
+#include "ipw/backends/anthropic_messages.h"
 #include "ipw/backends/backend.h"
+#include "ipw/backends/gemini_generate.h"
 #include "ipw/backends/ollama_chat.h"
 #include "ipw/backends/openai_chat.h"
 #include "ipw/core/error.h"
@@ -49,6 +51,10 @@ const std::vector<ProviderInfo>& providers() {
       {"lmstudio", "openai-chat", "http://127.0.0.1:1234/v1", "", false, "LM Studio's local server"},
       {"ollama", "ollama-chat", "http://127.0.0.1:11434", "", false,
        "Ollama's native API (OLLAMA_HOST is honoured)"},
+      {"anthropic", "anthropic-messages", "https://api.anthropic.com", "ANTHROPIC_API_KEY", true,
+       "Anthropic Messages API (Claude), streamed with thinking kept apart"},
+      {"gemini", "gemini-generate", "https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY",
+       true, "Google Gemini API (streamGenerateContent), thoughts kept apart; GOOGLE_API_KEY also read"},
       {"openai-compatible", "openai-chat", "", "OPENAI_API_KEY", false,
        "any OpenAI-compatible server; --base-url required"},
   };
@@ -79,13 +85,18 @@ std::unique_ptr<Backend> make_backend(const ModelRef& ref, const BackendOptions&
 
   std::string key_var = opt.api_key_env.empty() ? p->api_key_env : opt.api_key_env;
   std::string key = env(key_var);
+  // Google's own tools read GOOGLE_API_KEY as well.
+  const std::string alt_var = opt.api_key_env.empty() && p->name == "gemini" ? "GOOGLE_API_KEY" : "";
+  if (key.empty() && !alt_var.empty()) key = env(alt_var);
   if (key.empty() && (p->api_key_required || !opt.api_key_env.empty()))
     fail(Errc::usage,
-         "the API key variable {} is not set: export {}=... for {} (keys are read from the "
+         "the API key variable {}{} is not set: export {}=... for {} (keys are read from the "
          "environment only)",
-         key_var, key_var, ref.str());
+         key_var, alt_var.empty() ? "" : " (or " + alt_var + ")", key_var, ref.str());
 
   if (p->protocol == "ollama-chat") return make_ollama_chat_backend(base, ref.model, key, opt);
+  if (p->protocol == "anthropic-messages") return make_anthropic_messages_backend(base, ref.model, key, opt);
+  if (p->protocol == "gemini-generate") return make_gemini_generate_backend(base, ref.model, key, opt);
   return make_openai_chat_backend(base, ref.model, key, opt);
 }
 

@@ -1,7 +1,8 @@
-// The Backend both wire protocols share: POST a request body built from the ChatRequest to one
-// URL, stream the response through a protocol Decoder (a ResponseSink with finish(t) returning
-// the Completion) and stamp it with the transfer's start time and attempt count. Errors are
-// redacted of the API key before they leave.
+// The Backend every streaming wire protocol shares: POST a request body built from the
+// ChatRequest to one URL (with the protocol's headers and way of sending the API key), stream
+// the response through a protocol Decoder (a ResponseSink with finish(t) returning the
+// Completion) and stamp it with the transfer's start time and attempt count. Errors are redacted
+// of the API key before they leave.
 #pragma once
 
 #include <string>
@@ -18,24 +19,23 @@ namespace ipw::backends {
 template <typename Decoder, std::string (*BuildBody)(const std::string&, const ChatRequest&)>
 class StreamingChatBackend : public Backend {
  public:
-  StreamingChatBackend(std::string url, std::string accept, std::string model, std::string api_key,
-                       BackendOptions opt)
-      : url_(std::move(url)),
-        shown_url_(strip_credentials(url_)),
-        accept_(std::move(accept)),
+  // request: url, headers, api_key and api_key_header of every request (its body is ignored).
+  StreamingChatBackend(HttpRequest request, std::string model, BackendOptions opt)
+      : request_(std::move(request)),
+        shown_url_(strip_credentials(request_.url)),
         model_(std::move(model)),
-        key_(std::move(api_key)),
         opt_(std::move(opt)) {}
 
   Completion complete(const ChatRequest& req, const CancelFlag* cancel) override {
-    HttpRequest hr{url_, BuildBody(model_, req), {accept_}, key_};
+    HttpRequest hr = request_;
+    hr.body = BuildBody(model_, req);
     Decoder dec(shown_url_, prompt_chars(req));
     HttpOutcome out = post_streaming(hr, opt_, dec, cancel);
     Completion c;
     try {
       c = dec.finish(out.end_s);
     } catch (const Error& e) {
-      throw Error(e.code(), redact(e.what(), {key_}));
+      throw Error(e.code(), redact(e.what(), {request_.api_key}));
     }
     c.start_s = out.start_s;
     c.attempts = out.attempts;
@@ -45,7 +45,8 @@ class StreamingChatBackend : public Backend {
   std::string model() const override { return model_; }
 
  private:
-  std::string url_, shown_url_, accept_, model_, key_;
+  HttpRequest request_;
+  std::string shown_url_, model_;
   BackendOptions opt_;
 };
 
