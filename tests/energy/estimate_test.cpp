@@ -1,5 +1,8 @@
 #include <stdlib.h>
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "support/scoped_env.h"
@@ -20,6 +23,10 @@ void proc_stat(const std::string& path, unsigned busy_user, unsigned idle) {
   write_file(path, "cpu  " + std::to_string(busy_user) + " 0 0 " + std::to_string(idle) +
                        " 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\nintr 12345 0 0\n");
 }
+
+// /proc/stat changes at the scheduler tick, so the estimate does not re-read it sooner than
+// 5 ms after the last read; tests wait out that interval before expecting a new value.
+void next_tick() { std::this_thread::sleep_for(std::chrono::milliseconds(6)); }
 
 DiscoveryOptions isolated(const TempDir& dir) {
   DiscoveryOptions o;
@@ -50,10 +57,26 @@ TEST(CpuEstimate, PowerFollowsUtilisationBetweenReads) {
   proc_stat(dir / "stat", 100, 100);
   auto s = make_cpu_estimate(dir / "stat", 100);
   proc_stat(dir / "stat", 200, 100);  // 100 busy jiffies, 0 idle: 100%
+  next_tick();
   EXPECT_DOUBLE_EQ(s->read().power_w, 100.0);
   proc_stat(dir / "stat", 250, 150);  // 50 busy, 50 idle: 50%
+  next_tick();
   EXPECT_DOUBLE_EQ(s->read().power_w, 65.0);
   proc_stat(dir / "stat", 250, 250);  // idle
+  next_tick();
+  EXPECT_DOUBLE_EQ(s->read().power_w, 30.0);
+}
+
+TEST(CpuEstimate, ReadsWithinOneTickReuseTheLastValue) {
+  TempDir dir;
+  proc_stat(dir / "stat", 100, 100);
+  auto s = make_cpu_estimate(dir / "stat", 100);
+  proc_stat(dir / "stat", 200, 100);
+  next_tick();
+  EXPECT_DOUBLE_EQ(s->read().power_w, 100.0);
+  proc_stat(dir / "stat", 200, 200);  // all idle since, but read again at once: not re-read
+  EXPECT_DOUBLE_EQ(s->read().power_w, 100.0);
+  next_tick();
   EXPECT_DOUBLE_EQ(s->read().power_w, 30.0);
 }
 
@@ -62,8 +85,10 @@ TEST(CpuEstimate, KeepsTheLastValueUntilEnoughTicksPassed) {
   proc_stat(dir / "stat", 100, 100);
   auto s = make_cpu_estimate(dir / "stat", 100);
   proc_stat(dir / "stat", 200, 100);
+  next_tick();
   EXPECT_DOUBLE_EQ(s->read().power_w, 100.0);
   proc_stat(dir / "stat", 200, 101);  // one idle jiffy: too little to measure
+  next_tick();
   EXPECT_DOUBLE_EQ(s->read().power_w, 100.0);
 }
 

@@ -231,9 +231,9 @@ TEST_F(RunnerTest, CancelStopsPromptlyAndKeepsOnlyFinishedQueries) {
 
 TEST_F(RunnerTest, FullDatabaseStopsTheRunWithAClearErrorAndKeepsWhatWasSaved) {
   store::SqliteOptions so;
-  so.max_page_count = 40;  // a few dozen pages: fills up after some samples
+  so.max_page_count = 24;  // a few dozen pages: fills up after some samples
   auto st = store::open_sqlite_store((dir / "full.db").string(), so);
-  ScriptedBackend be(0.0);
+  ScriptedBackend be(0.0005);  // about 1 ms a query: the database fills long before the end
   runner::RunOptions opt;
   opt.model = "test/fake";
   auto w = make_workload(2000);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "ipw/core/clock.h"
 #include "ipw/core/error.h"
 #include "ipw/energy/sensor.h"
 #include "ipw/energy/sysfs_file.h"
@@ -20,6 +21,10 @@ namespace {
 // Utilisation is recomputed only once this many jiffies (summed over CPUs) have passed, so a
 // 1 kHz sampler does not see 0%/100% flicker at the 100 Hz tick; between updates the last value holds.
 constexpr uint64_t kMinJiffies = 20;
+// /proc/stat advances at the scheduler tick (4-10 ms), so reading it more often only costs CPU:
+// reads closer together than this return the power last computed. Energy snapshots taken at every
+// query start and end would otherwise parse /proc/stat thousands of times a second.
+constexpr double kMinReadInterval_s = 0.005;
 
 class CpuEstimate : public Sensor {
  public:
@@ -28,6 +33,14 @@ class CpuEstimate : public Sensor {
   const SensorInfo& info() const override { return info_; }
 
   SensorReading read() override {
+    SensorReading r;
+    r.has_power = true;
+    double t = now_s();
+    if (primed_ && t - last_read_s_ < kMinReadInterval_s) {
+      r.power_w = (0.3 + 0.7 * util_) * tdp_w_;
+      return r;
+    }
+    last_read_s_ = t;
     uint64_t busy = 0, total = 0;
     read_stat(&busy, &total);
     if (!primed_) {
@@ -41,8 +54,6 @@ class CpuEstimate : public Sensor {
       last_busy_ = busy;
       last_total_ = total;
     }
-    SensorReading r;
-    r.has_power = true;
     r.power_w = (0.3 + 0.7 * util_) * tdp_w_;
     return r;
   }
@@ -79,6 +90,7 @@ class CpuEstimate : public Sensor {
   bool primed_ = false;
   double util_ = 0;
   uint64_t last_busy_ = 0, last_total_ = 0;
+  double last_read_s_ = 0;
 };
 
 }  // namespace

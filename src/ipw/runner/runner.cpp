@@ -64,11 +64,18 @@ class Writer {
   }
 
  private:
+  // At most one transaction per kMinCommitInterval: at thousands of answers a second a commit
+  // per answer would cost more than the answers; a few milliseconds of batching does not.
+  static constexpr std::chrono::milliseconds kMinCommitInterval{5};
+
   void loop() {
     std::unique_lock lock(mu_);
+    auto last_commit = std::chrono::steady_clock::now() - kMinCommitInterval;
     for (;;) {
       cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
       if (queue_.empty() && closing_) return;
+      cv_.wait_until(lock, last_commit + kMinCommitInterval, [&] { return closing_; });
+      last_commit = std::chrono::steady_clock::now();
       std::vector<store::SampleRecord> batch(std::make_move_iterator(queue_.begin()),
                                              std::make_move_iterator(queue_.end()));
       queue_.clear();
