@@ -1,5 +1,8 @@
 // The fixture server's own behaviour that other tests rely on: script validation, rule
 // matching, echo, fault counts and the request log.
+#include <chrono>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -69,7 +72,13 @@ TEST(Fixture, RecordsWhenStreamedTokensWereDueAndSent) {
   FixtureServer s;
   s.set_script(Json::parse(R"({"default": {"answer": "a b c", "ttft_ms": 30, "itl_ms": 10}})"));
   ask(s, "q");
+  // The server records the timing when its last write completes, which may be just after the
+  // client has read the last byte: wait for it (bounded).
   auto t = s.timings();
+  for (int i = 0; i < 200 && t.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    t = s.timings();
+  }
   ASSERT_EQ(t.size(), 1u);
   EXPECT_NEAR(t[0].scheduled_first_s - t[0].received_s, 0.030, 1e-6);
   EXPECT_NEAR(t[0].scheduled_end_s - t[0].received_s, 0.050, 1e-6);
