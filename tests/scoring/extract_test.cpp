@@ -69,4 +69,22 @@ TEST(ExtractNumber, DatesAreNotNumbers) {
   EXPECT_EQ(t, "7");
 }
 
+TEST(ExtractNumber, LatexFractionOfNonNumbersIsNotOneNumber) {
+  double v = 0;
+  std::string t;
+  ASSERT_TRUE(extract_number("\\frac{x}{2} = 5", &v, &t));
+  EXPECT_EQ(t, "5");
+  ASSERT_TRUE(extract_number("\\frac{3}{4", &v, &t));  // unclosed: the numbers stand alone
+  EXPECT_EQ(t, "4");
+}
+
+TEST(ExtractNumber, TimesWithoutAPowerOfTenIsNotScientificNotation) {
+  double v = 0;
+  std::string t;
+  ASSERT_TRUE(extract_number("It is 3 x 10 in size.", &v, &t));
+  EXPECT_EQ(t, "10");
+  ASSERT_TRUE(extract_number("Final answer: 2 \xC3\x97 10^3", &v, &t));
+  EXPECT_DOUBLE_EQ(v, 2000);
+}
+
 }  // namespace

@@ -17,8 +17,9 @@ size_t skip(std::string_view s, size_t i, const char* set);
 // `w` occurs at i and is not part of a longer word.
 bool word_at(std::string_view low, size_t i, std::string_view w);
 
-// An explicit answer statement ("answer is", "answer:", "final answer =", ...): where it starts
-// and where the answer after it starts. "the answer is not ..." is not one.
+// An explicit answer statement ("answer is", "answer:", "final answer =", "answer — ", a JSON key
+// "answer": ..., an <answer> tag, a heading line "## Final Answer" whose answer is on the next
+// line): where it starts and where the answer after it starts. "the answer is not ..." is not one.
 struct Cue {
   size_t start;
   size_t after;
@@ -35,7 +36,8 @@ struct Number {
   size_t begin;
   size_t end;
 };
-// The number written at s[i] ("-$1,200.50", "3/4", "1e-3", "50%"), if any.
+// The number written at s[i] ("-$1,200.50", "3/4", "\frac{3}{4}", "1e-3", "3.0 × 10^22",
+// "50%"), if any.
 std::optional<Number> parse_number_at(std::string_view s, size_t i);
 // Every number in s, left to right; a number never starts inside a word ("Qwen3", "x2") or
 // after '/', and a date such as 1/2/2020 is none.

@@ -16,7 +16,8 @@ using namespace detail;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A candidate as shown to a reader: no surrounding space, markdown, quotes or final period.
+// A candidate as shown to a reader: no surrounding space, markdown, quotes, final period or LaTeX
+// text wrapper ("\text{Carbon}").
 std::string clean(std::string_view c) {
   const char* edge = " \t\r\n*_`\"'";
   for (;;) {
@@ -24,25 +25,61 @@ std::string clean(std::string_view c) {
     while (!c.empty() && std::strchr(edge, c.front()) != nullptr) c.remove_prefix(1);
     while (!c.empty() && std::strchr(edge, c.back()) != nullptr) c.remove_suffix(1);
     if (!c.empty() && c.back() == '.') c.remove_suffix(1);
+    for (std::string_view wrap : {"\\text{", "\\textbf{", "\\textit{", "\\mathrm{", "\\mathbf{"})
+      if (starts_with(c, wrap))
+        if (auto inner = braced(c, wrap.size() - 1); inner && inner->size() + wrap.size() + 1 == c.size()) c = *inner;
     if (c.size() == before) return std::string(c);
   }
 }
 
-// The predicate of the last sentence of the last line: "The capital of France is Paris." -> "Paris".
-std::string_view last_predicate(std::string_view line) {
+// The last sentence of a line, without its final punctuation.
+std::string_view last_sentence(std::string_view line) {
   std::string_view l = trim(line);
   while (!l.empty() && std::strchr(".!?", l.back()) != nullptr) l.remove_suffix(1);
   size_t start = 0;
   for (size_t i = 0; i + 1 < l.size(); ++i)
     if (std::strchr(".!?", l[i]) != nullptr && is_space(l[i + 1])) start = i + 2;
-  std::string_view sentence = l.substr(start);
+  return l.substr(start);
+}
+
+// The predicate of a sentence: "The capital of France is Paris" -> "Paris", "It's Tokyo" -> "Tokyo".
+std::string_view predicate(std::string_view sentence) {
   std::string low = to_lower(sentence);
   size_t best = std::string::npos, len = 0;
-  for (std::string_view verb : {" is ", " are ", " was ", " were "}) {
-    size_t p = low.rfind(verb);
-    if (p != std::string::npos && (best == std::string::npos || p > best)) best = p, len = verb.size();
-  }
+  auto offer = [&](size_t p, size_t n) {
+    if (p != std::string::npos && (best == std::string::npos || p > best)) best = p, len = n;
+  };
+  for (std::string_view verb : {" is ", " are ", " was ", " were "}) offer(low.rfind(verb), verb.size());
+  for (std::string_view verb : {"it's ", "that's ", "it\xE2\x80\x99s ", "that\xE2\x80\x99s "})
+    for (size_t p = low.find(verb); p != std::string::npos; p = low.find(verb, p + 1))
+      if (p == 0 || !is_alnum(low[p - 1])) offer(p, verb.size());
   return best == std::string::npos ? std::string_view() : sentence.substr(best + len);
+}
+
+// The name a sentence starts with: "Marie Curie won two Nobel Prizes" -> "Marie Curie",
+// "Leonardo da Vinci painted ..." -> "Leonardo da Vinci" (capitalised words and the particles
+// between them).
+std::string_view leading_name(std::string_view sentence) {
+  auto capital = [](std::string_view w) { return !w.empty() && w[0] >= 'A' && w[0] <= 'Z'; };
+  std::vector<std::string_view> words;
+  for (size_t b = 0; b < sentence.size();) {
+    size_t e = std::min(sentence.find(' ', b), sentence.size());
+    words.push_back(sentence.substr(b, e - b));
+    b = e + 1;
+  }
+  size_t end = 0;  // bytes of the name so far
+  for (size_t k = 0, at = 0; k < words.size(); at += words[k].size() + 1, ++k) {
+    std::string_view w = words[k];
+    bool particle = false;
+    for (std::string_view p : {"da", "de", "di", "del", "van", "von", "der", "du", "la", "le", "of", "and"})
+      particle = particle || w == p;
+    if (particle && k + 1 < words.size() && capital(words[k + 1]) && end > 0) continue;
+    if (!capital(w)) break;
+    size_t stop = w.find_first_of(",;:");
+    end = at + std::min(stop, w.size());
+    if (stop != std::string_view::npos) break;
+  }
+  return sentence.substr(0, end);
 }
 
 // Exact-match candidates, most specific first (see scorer.h).
@@ -76,8 +113,13 @@ std::vector<std::string> exact_candidates(std::string_view t) {
     if (!trim(t.substr(b, e - b)).empty()) last_line = t.substr(b, e - b);
     b = e + 1;
   }
-  add(last_predicate(last_line));
+  std::string_view sentence = last_sentence(last_line);
+  add(predicate(sentence));
   add(last_line);
+  add(leading_name(sentence));
+  // The clause the response opens with: "No, a tomato is a fruit." -> "No".
+  std::string_view first = t.substr(0, std::min(t.find('\n'), t.size()));
+  add(first.substr(0, std::min(first.find(','), sentence_end(first, 0).value_or(first.size()))));
   add(t);
   return out;
 }

@@ -8,27 +8,49 @@
 //             the query's tolerance
 //   none    — unscored (score is NaN, excluded from accuracy)
 // Every extractor first removes reasoning blocks (strip_reasoning), so it can be given the raw
-// response. Rules, in the order they are tried:
-//   mcq     1. the last explicit answer statement: "answer is (C)", "Answer: **C**", "final answer:
-//              C", "the correct option is C", "I'll go with C", "C is correct", "\boxed{C}";
-//              a lowercase letter counts only here ("the answer is b"), and "a"/"i" only when
-//              followed by punctuation or the end, so "the answer is a prime" is not "A";
+// response. An "answer statement" is "answer is/was/would be ...", "answer:", "answer =",
+// "answer — ...", a JSON key "answer": ..., an <answer> tag, or a heading line "Final Answer"
+// with the answer on the next line. Rules, in the order they are tried:
+//   mcq     1. the last firm statement: an answer statement, "the correct option is C", "best
+//              choice: C", "I'll go with / choose / pick / select / lean towards C", "Correct: C",
+//              "\boxed{C}", "C is correct / is the better answer", or a sentence that is only the
+//              letter and ends its line ("... the control group. B."). Words such as "option",
+//              "probably" may stand before the letter. A lowercase letter counts only in a
+//              statement ("the answer is b", "option c is correct"), and "a"/"i" only before
+//              punctuation or the end, so "the answer is a prime" is not "A". A letter offered as an
+//              alternative or a supposition ("whether (A) or (B) is correct", "if B is correct")
+//              is no statement. With the choice texts known, a statement may name a choice's text
+//              ("I'd go with Rome").
+//           1b. without a firm statement, the last hedged or terse one: "I believe it's D",
+//              "Probably C, but", "I'd say C", "So C.", "Therefore, C.", "which is option B",
+//              "C seems most consistent", "only C fits", "we are left with C" (after "it's",
+//              "so", "say", "probably"... the letter must close its clause: not "so B is wrong");
 //           2. the response starts with the letter and a delimiter or the end: "C", "C)", "C.",
-//              "(C)", "**C**", "C: because" — not "A good option is...";
-//           3. the last lone letter in bold or brackets ("**C**", "(C)", "[C]") or alone on a line;
-//           4. (only when the choice texts are known) the response equals exactly one choice's
-//              text, or contains exactly one choice's text as whole words (both normalised).
+//              "(C)", "**C**", "C: because", "B — London", "c) 45", "Option B" — not "A good
+//              option is..." nor "Option A: ..." (a walk through the options);
+//           3. exactly one option marked right in a walk through the options (lines starting "A)",
+//              "| A |", "Option A:" with a check mark or "correct" and no mark against);
+//           4. the last lone letter in bold or brackets ("**C**", "(C)", "[C]") or alone on a
+//              line, unless offered as one of several ("(A) or (B)");
+//           5. (only when the choice texts are known) the response equals exactly one choice's
+//              text, or contains exactly one choice's text as whole words (both normalised); a
+//              text named as a foil ("not Saturn", "more than oxygen") does not count.
 //           Letters outside A..A+n-1 never count.
-//   numeric the number in the last explicit statement — "\boxed{...}" (also \frac{a}{b}),
-//           "#### 42" (GSM8K), "answer is/answer: ..." (the first number in that sentence, or the
-//           one after its last '=') — else the last number in the text. Numbers may be written
-//           "1,234,567", "-3.5", "+2", ".5", "3/4" (0.75), "1e-3", "$1,200.50"; "50%" is 50 (the
-//           value as written, so write percentage references as percentages). Score 1 when
-//           |x - reference| <= tolerance (the query's, else 1e-6 x max(1, |reference|)).
+//   numeric the number in the last explicit statement — "\boxed{...}", "#### 42" (GSM8K), an
+//           answer statement (the first number in that sentence, or the one after its last '=')
+//           — else the last number in the text. Numbers may be written "1,234,567", "-3.5",
+//           "+2", ".5", "3/4" (0.75), "\frac{3}{4}" (also \dfrac, \tfrac), "1e-3",
+//           "3.0 × 10^22", "3 \times 10^{-19}", "6.02 × 10²³", "1.5 x 10^11", "$1,200.50";
+//           "50%" is 50 (the value as written, so write percentage references as percentages).
+//           Score 1 when |x - reference| <= tolerance (the query's, else
+//           1e-6 x max(1, |reference|)).
 //   exact   candidates, most specific first: the rest of the sentence (then the line) after the
 //           last answer statement, the last \boxed{...}, the last **bold** span, the predicate of
-//           the last sentence ("The capital is Paris." -> "Paris"), the last non-empty line and
-//           the whole response; score 1 if any normalised candidate equals a normalised
+//           the last sentence ("The capital is Paris." -> "Paris", "It's Tokyo." -> "Tokyo"),
+//           the last non-empty line, the name the last sentence starts with ("Marie Curie won
+//           ..." -> "Marie Curie"), the clause the response opens with ("No, a tomato ..." ->
+//           "No") and the whole response; markdown, quotes, a final period and a LaTeX \text{}
+//           wrapper are removed. Score 1 if any normalised candidate equals a normalised
 //           reference. extracted = the matching candidate, else the first one.
 #pragma once
 
