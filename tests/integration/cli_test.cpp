@@ -80,6 +80,16 @@ class Cli : public ::testing::Test {
     return j.at(0).at("run_id").get<std::string>();
   }
 
+  // Waits (bounded) until the fixture has received at least n chat requests.
+  static void wait_for_requests(const Fixture& fx, size_t n) {
+    for (int i = 0; i < 400; ++i) {
+      auto log = Json::parse(http_get(fx.root_url() + "/fixture/requests"), nullptr, false);
+      if (log.is_array() && log.size() >= n) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "the fixture never received " << n << " requests";
+  }
+
   TempDir dir;
 };
 
@@ -157,7 +167,7 @@ TEST_F(Cli, CtrlCStopsCleanlyKeepsResultsAndRerunResumes) {
   auto args = profile_args(fx);
   args.insert(args.begin(), ipw_binary());
   Proc p(args, env(), dir.path());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  wait_for_requests(fx, 4);
   p.signal(SIGINT);
   auto r = p.wait(30);
   EXPECT_EQ(r.exit_code, 130) << r.err;
@@ -258,7 +268,7 @@ TEST_F(Cli, SecondProcessOnTheSameRunIsRefusedWithTheOwner) {
   auto args = profile_args(fx);
   args.insert(args.begin(), ipw_binary());
   Proc first(args, env(), dir.path());
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  wait_for_requests(fx, 1);  // the first process has claimed the run
   auto second = ipw(profile_args(fx));
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.err, HasSubstr("pid " + std::to_string(first.pid())));
