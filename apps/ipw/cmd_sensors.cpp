@@ -16,9 +16,9 @@ int run_sensors(EnergyFlags f, double seconds, Globals& g) {
   f.no_energy = false;
   auto sampler = make_sampler(f, &notes);
   report::Table t;
-  t.columns = {"sensor", "device", "source", "kind", "method", "in total", "mean W", "peak W",
+  t.columns = {"sensor", "device", "source", "kind", "unit", "method", "in total", "mean W", "peak W",
                "update period ms", "status"};
-  t.keys = {"name", "device", "source", "kind", "method", "in_total", "mean_power_w", "peak_power_w",
+  t.keys = {"name", "device", "source", "kind", "unit", "method", "in_total", "mean_power_w", "peak_power_w",
             "update_period_ms", "status"};
   for (const auto& n : notes) t.footnotes.push_back(n);
   if (!sampler) {
@@ -35,7 +35,7 @@ int run_sensors(EnergyFlags f, double seconds, Globals& g) {
     const auto& st = stats[i];
     t.rows.push_back({Cell::text(s.name), Cell::text(s.device), Cell::text(s.source),
                       Cell::text(s.kind == energy::SensorKind::estimated ? "estimated" : "measured"),
-                      Cell::text(s.method), Cell::text(s.in_total ? "yes" : "no"),
+                      Cell::text(s.unit), Cell::text(s.method), Cell::text(s.in_total ? "yes" : "no"),
                       Cell::num(st.mean_power_w, 1), Cell::num(st.peak_power_w, 1),
                       st.update_period_s > 0 ? Cell::num(st.update_period_s * 1000, 1) : Cell::missing(),
                       Cell::text(st.failure.empty() ? "ok" : st.failure)});

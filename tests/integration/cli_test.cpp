@@ -239,6 +239,7 @@ TEST_F(Cli, SensorsListsRaplDomainsFromTheFakeTree) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("rapl:package-0"));
   EXPECT_THAT(r.out, HasSubstr("measured"));
+  EXPECT_THAT(r.out, HasSubstr("uJ counter"));
   EXPECT_THAT(r.out, Not(HasSubstr("estimate:cpu")));
 }
 

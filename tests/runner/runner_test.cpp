@@ -208,6 +208,23 @@ TEST_F(RunnerTest, IdleBaselineGivesEnergyAboveIdle) {
   for (const auto& s : st->samples(sum.run_id)) EXPECT_NEAR(s.energy_above_idle_j.value(), 0.0, 0.05);
 }
 
+TEST_F(RunnerTest, TraceOptionStoresThePowerTraceWithTheRun) {
+  auto st = store::open_store((dir / "a.db").string());
+  ScriptedBackend be(0.02);
+  runner::RunOptions opt;
+  opt.model = "test/fake";
+  opt.save_trace = true;
+  auto smp = sampler();
+  auto sum = runner::run(*st, be, make_workload(3), hw, smp.get(), opt, cancel);
+  auto trace = st->trace(sum.run_id);
+  ASSERT_GT(trace.size(), 5u);
+  for (const auto& row : trace) {
+    EXPECT_EQ(row.sensor, "test:constant");
+    EXPECT_DOUBLE_EQ(row.power_w, 100.0);
+  }
+  EXPECT_TRUE(st->get_run(sum.run_id)->sensors.dump().find("test:constant") != std::string::npos);
+}
+
 TEST_F(RunnerTest, CancelStopsPromptlyAndKeepsOnlyFinishedQueries) {
   auto st = store::open_store((dir / "a.db").string());
   ScriptedBackend be(0.05);

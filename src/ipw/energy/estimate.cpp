@@ -106,6 +106,7 @@ std::unique_ptr<Sensor> make_cpu_estimate(const std::string& proc_stat, double t
   info.source = "estimate";
   info.kind = SensorKind::estimated;
   info.method = fmt::format("estimated: (0.3 + 0.7 x utilisation) x TDP {:g} W", tdp_w);
+  info.unit = "W (estimated)";
   info.path = proc_stat;
   info.in_total = true;
   auto s = std::make_unique<CpuEstimate>(std::move(info), fd, tdp_w);

@@ -112,6 +112,7 @@ SensorList discover_hwmon(const std::string& hwmon_root, std::vector<std::string
       SensorInfo info;
       info.source = "hwmon";
       info.path = (dir / ch->file).string();
+      info.unit = ch->file.rfind("energy", 0) == 0 ? "uJ counter" : "uW";
       if (amdgpu) {
         info.name = "hwmon:amdgpu:" + dev;
         info.device = "AMD GPU " + dev + " (amdgpu)";

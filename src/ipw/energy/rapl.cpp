@@ -128,6 +128,7 @@ SensorList discover_rapl(const std::string& powercap_root, std::vector<std::stri
     else
       info.in_total = true;
     double wrap_j = static_cast<double>(read_u64(z.dir + "/max_energy_range_uj").value_or(0)) * 1e-6;
+    info.unit = "uJ counter";
     info.method = wrap_j > 0 ? fmt::format("energy counter (µJ, wraps at {:.0f} J)", wrap_j)
                              : "energy counter (µJ, wrap range unknown)";
     if (!info.in_total) info.method += z.name == "psys" ? "; includes the packages, not summed"

@@ -20,6 +20,7 @@ struct SensorInfo {
   SensorKind kind = SensorKind::measured;
   std::string method;  // how energy is obtained, e.g. "energy counter", "instant power, integrated",
                        // "1 s average power, integrated", "utilisation x TDP"
+  std::string unit;    // what the hardware reports: "uJ counter", "mJ counter", "uW", "mW", "W (estimated)"
   std::string path;    // sysfs path or library, for error messages
   // Whether this sensor's energy is part of the machine total. Sub-domains contained in another
   // sensor (RAPL core/uncore inside package, psys when packages exist) are listed but not summed.

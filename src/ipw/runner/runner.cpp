@@ -116,6 +116,7 @@ Json sensors_json(const energy::Sampler& sampler) {
                    {"device", s.device},
                    {"source", s.source},
                    {"method", s.method},
+                   {"unit", s.unit},
                    {"kind", s.kind == energy::SensorKind::estimated ? "estimated" : "measured"},
                    {"in_total", s.in_total}});
   return out;
