@@ -186,7 +186,8 @@ SensorList discover_nvml(const std::string& library, std::vector<std::string>* n
     std::string power = instant ? "instant power (NVML_FI_DEV_POWER_INSTANT)"
                                 : "power from nvmlDeviceGetPowerUsage (1 s average on Ampere+ / instantaneous on older)";
     info.unit = energy ? "mJ counter" : "mW";
-    info.method = energy ? "energy counter (mJ); " + power + " for peaks" : power + ", integrated";
+    info.method = energy ? "energy counter (mJ), between its updates interpolated with " + power
+                         : power + ", integrated";
     out.push_back(std::make_unique<NvmlSensor>(std::move(info), lib, dev, energy, instant));
   }
   return out;

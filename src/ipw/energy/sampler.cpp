@@ -36,6 +36,8 @@ Sampler::Sampler(SensorList sensors, double period_s, size_t ring_capacity)
   peak_.assign(n, 0);
   last_change_t_.assign(n, -1);
   change_j_.assign(n, 0);
+  counter_power_.assign(n, 0);
+  snap_j_.assign(n, 0);
   power_now_.assign(n, 0);
   change_intervals_.resize(n);
   reads_.assign(n, 0);
@@ -59,6 +61,7 @@ void Sampler::start() {
         if (!r.has_energy && !r.has_power)
           fail(Errc::sensor, "{} ({}) returned neither energy nor power", infos_[i].name, infos_[i].path);
         use_energy_[i] = r.has_energy;
+        counter_power_[i] = r.has_energy && r.has_power;
         last_raw_[i] = r.energy_j;
         last_power_[i] = r.has_power ? r.power_w : 0;
         power_now_[i] = last_power_[i];
@@ -141,12 +144,19 @@ void Sampler::loop() {
 Snapshot Sampler::snapshot() {
   std::lock_guard lock(mu_);
   if (!started_) fail(Errc::internal, "Sampler::snapshot() before start()");
-  sample_locked(now_s());
+  double t = now_s();
+  sample_locked(t);
   Snapshot s;
   s.t_s = last_t_;
   s.cumulative_j = cumulative_;
-  for (size_t i = 0; i < cumulative_.size(); ++i)
-    if (infos_[i].in_total) s.total_j += cumulative_[i];
+  for (size_t i = 0; i < cumulative_.size(); ++i) {
+    double& v = s.cumulative_j[i];
+    if (counter_power_[i] && failure_[i].empty() && last_change_t_[i] >= 0 && t > last_change_t_[i])
+      v = change_j_[i] + last_power_[i] * (t - last_change_t_[i]);
+    v = std::max(v, snap_j_[i]);
+    snap_j_[i] = v;
+    if (infos_[i].in_total) s.total_j += v;
+  }
   return s;
 }
 

@@ -60,7 +60,12 @@ class Sampler {
   void start();  // takes the first reading and starts the thread; throws if no sensor can be read
   void stop();   // joins the thread; idempotent
 
-  Snapshot snapshot();  // reads all sensors now (thread-safe)
+  // Reads all sensors now (thread-safe). A counter that updates coarsely (NVML's every 20-100 ms)
+  // and also reports power is interpolated: the energy since its last update is the reported
+  // power x the time since then, so short windows between two counter updates are not read as
+  // zero. Values never decrease: if the counter's next update comes in below the interpolation,
+  // the snapshot holds until the counter catches up, so the counter stays the ground truth.
+  Snapshot snapshot();
 
   const std::vector<SensorInfo>& sensors() const { return infos_; }
   bool estimated() const;  // true if any in-total sensor is an estimate
@@ -88,6 +93,8 @@ class Sampler {
   std::vector<double> peak_;
   std::vector<double> last_change_t_;  // -1: no change seen yet
   std::vector<double> change_j_;       // cumulative energy at the last counter change
+  std::vector<char> counter_power_;    // counter sensor that also reports power (NVML)
+  std::vector<double> snap_j_;         // last value snapshot() returned (kept non-decreasing)
   std::vector<double> power_now_;      // power shown in the trace
   std::vector<std::vector<double>> change_intervals_;
   std::vector<size_t> reads_;
