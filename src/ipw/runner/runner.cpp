@@ -58,11 +58,6 @@ class Writer {
     return error_;
   }
 
-  std::string error() {
-    std::lock_guard lock(mu_);
-    return error_;
-  }
-
  private:
   // At most one transaction per kMinCommitInterval: at thousands of answers a second a commit
   // per answer would cost more than the answers; a few milliseconds of batching does not.
